@@ -1,0 +1,68 @@
+"""The CMS application factory: it only wires the parts together."""
+
+from flask import Flask
+
+from cms.config import load_config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the application from settings.py, the environment and optional overrides."""
+    app = Flask(__name__)
+    load_config(app, overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_admin(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Attach database, migrations, CSRF, mail, languages and accounts to the app."""
+    from cms.accounts.datastore import init_security
+    from cms.extensions import babel, csrf, db, mail, migrate
+    from cms.i18n import init_i18n
+    from cms.services.storage import init_storage
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True)
+    # CSRF first: Flask-Security relies on it for every form.
+    csrf.init_app(app)
+    mail.init_app(app)
+    init_i18n(app, babel)
+    init_security(app)
+    init_storage(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the public site, the account pages and the health check."""
+    from cms.accounts import bp as accounts_bp
+    from cms.health import bp as health_bp
+    from cms.public import bp as public_bp
+    from cms.web import init_web
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(health_bp)
+    init_web(app)
+
+
+def register_admin(app: Flask) -> None:
+    """Mount the Flask-Admin dashboard."""
+    from cms.admin import init_admin
+
+    init_admin(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Render every error as a plain page in the site's look."""
+    from cms.errors import init_errors
+
+    init_errors(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the `flask cms ...` command group."""
+    from cms.cli import cms_cli
+
+    app.cli.add_command(cms_cli)

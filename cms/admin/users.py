@@ -1,0 +1,120 @@
+"""Users and roles: admin only. Passwords go through a hashing field; secrets are never shown."""
+
+import uuid
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_security import current_user, hash_password
+from wtforms import PasswordField
+from wtforms.validators import Optional, ValidationError
+
+from cms.admin.base import SecuredModelView
+from cms.models import User, utcnow
+from cms.services.roles import ADMIN, ROLES
+from cms.services.slugs import unique_slug
+
+
+class UserView(SecuredModelView):
+    """Accounts: e-mail, name, roles, active flag, and a new-password field that hashes."""
+
+    allowed_roles = (ADMIN,)
+    column_list = ("email", "display_name", "roles", "active", "confirmed_at", "last_login_at")
+    column_details_list = (
+        "email",
+        "display_name",
+        "slug",
+        "bio",
+        "roles",
+        "active",
+        "confirmed_at",
+        "create_datetime",
+        "last_login_at",
+        "current_login_at",
+        "login_count",
+        "locale",
+    )
+    column_searchable_list = ("email", "display_name")
+    column_filters = ("active", "roles.name", "confirmed_at")
+    column_sortable_list = ("email", "display_name", "active", "confirmed_at", "last_login_at")
+    column_default_sort = ("email", False)
+    column_labels = {
+        "email": _l("E-mail"),
+        "display_name": _l("Display name"),
+        "slug": _l("Profile address"),
+        "bio": _l("About"),
+        "roles": _l("Roles"),
+        "roles.name": _l("Role"),
+        "active": _l("Active"),
+        "confirmed_at": _l("Confirmed"),
+        "create_datetime": _l("Created"),
+        "last_login_at": _l("Last login"),
+        "current_login_at": _l("Current login"),
+        "login_count": _l("Logins"),
+        "locale": _l("Language"),
+        "new_password": _l("New password"),
+    }
+    column_descriptions = {
+        "slug": _l("Used in /authors/<address>; generated from the name when left empty."),
+        "new_password": _l("Leave empty to keep the current password."),
+    }
+    # Only these fields can ever be posted; fs_uniquifier, 2FA secrets and hashes cannot.
+    form_columns = ("email", "display_name", "slug", "bio", "roles", "active", "new_password")
+    form_extra_fields = {"new_password": PasswordField(_l("New password"), [Optional()])}
+
+    def on_form_prefill(self, form, id):
+        """Never echo a password back into the form."""
+        form.new_password.data = ""
+
+    def on_model_change(self, form, model, is_created):
+        """Hash a new password, fill the slug, and stop admins from locking themselves out."""
+        password = (form.new_password.data or "") if hasattr(form, "new_password") else ""
+        if is_created and not password:
+            raise ValidationError(_l("A new account needs a password."))
+        if password:
+            security = current_app.extensions["security"]
+            # The same length and normalisation rules as registration.
+            errors, normalized = security._password_util.validate(password, False, user=model)
+            if errors:
+                raise ValidationError(" ".join(str(e) for e in errors))
+            model.password = hash_password(normalized)
+        if is_created:
+            model.fs_uniquifier = uuid.uuid4().hex
+            # Accounts made by an admin need no e-mail confirmation.
+            model.confirmed_at = utcnow()
+        model.email = (model.email or "").strip().lower()
+        if not model.slug:
+            model.slug = unique_slug(User, model.display_name or model.email.split("@")[0],
+                                     model.id, "author")
+        if model.id == current_user.id:
+            if not model.active or not model.has_role(ADMIN):
+                raise ValidationError(
+                    _l("You cannot remove your own admin role or deactivate yourself.")
+                )
+
+    def on_model_delete(self, model):
+        """Refuse to delete yourself or someone whose posts would be orphaned."""
+        if model.id == current_user.id:
+            raise ValidationError(_l("You cannot delete your own account."))
+        if model.posts.count():
+            raise ValidationError(
+                _l("This person has posts. Give them to someone else or deactivate the account.")
+            )
+
+
+class RoleView(SecuredModelView):
+    """Roles: the four built-in ones cannot be renamed away or deleted."""
+
+    allowed_roles = (ADMIN,)
+    column_list = ("name", "description")
+    form_columns = ("name", "description")
+    column_labels = {"name": _l("Name"), "description": _l("Description")}
+
+    def on_model_change(self, form, model, is_created):
+        """Keep the built-in role names, which the permission checks rely on."""
+        if not is_created and form.name.object_data in ROLES and model.name != form.name.object_data:
+            raise ValidationError(_l("Built-in roles cannot be renamed."))
+
+    def on_model_delete(self, model):
+        """Refuse to delete a built-in role."""
+        if model.name in ROLES:
+            raise ValidationError(_l("Built-in roles cannot be deleted."))

@@ -1,0 +1,68 @@
+"""`flask cms ...`: set-up, accounts and demo data from the command line."""
+
+import os
+import time
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from cms.extensions import db
+from cms.models import User
+from cms.services import accounts, seed
+from cms.services.roles import ADMIN
+
+cms_cli = AppGroup("cms", help="Manage the CMS.")
+
+
+@cms_cli.command("create-admin")
+@click.argument("email")
+@click.option("--password", help="The password; asked for when left out.")
+def create_admin(email: str, password: str | None) -> None:
+    """Create a confirmed admin who can log in at once (or promote an existing account)."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_staff(email, password, ADMIN)
+    except accounts.AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Admin {user.email} is ready to log in.")
+
+
+@cms_cli.command("bootstrap")
+@click.option("--admin-email", default=lambda: os.environ.get("ADMIN_EMAIL", "admin@example.com"),
+              show_default="ADMIN_EMAIL or admin@example.com")
+@click.option("--demo/--no-demo", default=True, help="Add demo posts to an empty site.")
+def bootstrap(admin_email: str, demo: bool) -> None:
+    """Create the roles; on an empty database also demo content and an admin account."""
+    accounts.ensure_roles()
+    if db.session.scalar(select(func.count(User.id))):
+        db.session.commit()
+        click.echo("Roles are in place; accounts already exist, nothing else to do.")
+        return
+    password = accounts.generate_password()
+    admin = accounts.create_staff(admin_email, password, ADMIN, "Site Admin")
+    made = seed.create_demo_content(admin) if demo else 0
+    db.session.commit()
+    click.echo("")
+    click.echo("An admin account was created. This password is shown only once:")
+    click.echo(f"    e-mail:   {admin.email}")
+    click.echo(f"    password: {password}")
+    click.echo(f"Demo posts added: {made}.")
+    click.echo("")
+
+
+@cms_cli.command("seed")
+@click.option("--posts", "count", type=click.IntRange(1, 1_000_000), default=100,
+              show_default=True, help="How many posts to add.")
+@click.option("--seed", "seed_value", type=int, default=1, show_default=True,
+              help="Random seed; the same seed gives the same posts.")
+def seed_command(count: int, seed_value: int) -> None:
+    """Add N realistic posts with tags and authors, for trying the CMS under load."""
+    accounts.ensure_roles()
+    started = time.perf_counter()
+    made = seed.seed_posts(count, seed_value)
+    db.session.commit()
+    click.echo(f"Added {made} posts in {time.perf_counter() - started:.1f} s.")

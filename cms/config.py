@@ -1,0 +1,46 @@
+"""Loading settings into the app, and generating the secrets nobody gave us."""
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+from flask import Flask
+
+import settings
+
+
+def load_config(app: Flask, overrides: dict | None) -> None:
+    """Fill app.config from settings.py and overrides; create folders and missing secrets."""
+    app.config.from_object(settings)
+    if overrides:
+        app.config.update(overrides)
+    app.config.setdefault("MIGRATIONS_DIR", str(settings.BASE_DIR / "migrations"))
+    instance = Path(app.config["INSTANCE_PATH"])
+    app.instance_path = str(instance)
+    instance.mkdir(parents=True, exist_ok=True)
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    for key, filename in (("SECRET_KEY", "secret_key"), ("SECURITY_PASSWORD_SALT", "salt")):
+        if not app.config.get(key):
+            app.config[key] = read_or_create_secret(instance / filename)
+    if app.config.get("SERVER_NAME") and not app.config.get("TRUSTED_HOSTS"):
+        # Mail links are built from the Host header: accept only the configured name.
+        app.config["TRUSTED_HOSTS"] = [app.config["SERVER_NAME"].split(":", 1)[0]]
+
+
+def read_or_create_secret(path: Path) -> str:
+    """Return the secret kept in `path`, creating it (mode 0600) on first use."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another worker, or an earlier start, made it first; it may still be writing.
+        for _ in range(100):
+            value = path.read_text().strip()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} is empty; delete it to generate a new secret") from None
+    value = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value

@@ -1,0 +1,50 @@
+"""Choosing the interface language for each request."""
+
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import Babel
+from flask_login import current_user
+
+# Flask-Security ships its German catalog as de_DE, which a plain "de" would not find;
+# de_DE still falls back to our "de" catalog and Flask-Admin's.
+CATALOG_LOCALES = {"de": "de_DE"}
+
+
+def init_i18n(app: Flask, babel: Babel) -> None:
+    """Attach Flask-Babel with our locale selector."""
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def inject_language():
+        return {"current_language": current_language(), "languages": language_names()}
+
+
+def current_language() -> str:
+    """Return the short code (en, de) of the language chosen for this request."""
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():
+        return default
+    offered = current_app.config["LANGUAGES"]
+    # After a database error the user cannot be loaded; fall back to the request alone.
+    user_choice = None if g.get("skip_user") else getattr(current_user, "locale", None)
+    for candidate in (user_choice, session.get("locale"), request.args.get("lang")):
+        if candidate in offered:
+            return candidate
+    return request.accept_languages.best_match(offered) or default
+
+
+def select_locale() -> str | None:
+    """Return the Babel locale for this request; None outside requests (CLI, mail)."""
+    if not has_request_context():
+        return None
+    code = current_language()
+    return CATALOG_LOCALES.get(code, code)
+
+
+def language_names() -> dict[str, str]:
+    """Return each offered language's name in that language, for the language menu."""
+    from babel import Locale
+
+    return {
+        code: Locale.parse(code).get_display_name(code).capitalize()
+        for code in current_app.config["LANGUAGES"]
+    }

@@ -1,0 +1,19 @@
+"""The data model, one module per domain, re-exported here."""
+
+from cms.models.base import metadata, utcnow
+from cms.models.content import Post, PostStatus, Tag, post_tags
+from cms.models.media import File
+from cms.models.users import Role, User, roles_users
+
+__all__ = [
+    "File",
+    "Post",
+    "PostStatus",
+    "Role",
+    "Tag",
+    "User",
+    "metadata",
+    "post_tags",
+    "roles_users",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""The rules of the CMS: plain arguments in, models out; callers commit."""

@@ -1,0 +1,80 @@
+"""Accounts created outside the registration form: roles, the first admin, staff."""
+
+import secrets
+import uuid
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import func, select
+
+from cms.extensions import db
+from cms.models import Role, User, utcnow
+from cms.services.roles import ROLES
+from cms.services.slugs import unique_slug
+
+
+class AccountError(ValueError):
+    """A request for an account that cannot be met; the message says why."""
+
+
+def ensure_roles() -> dict[str, Role]:
+    """Create the built-in roles that are missing and return all of them by name."""
+    existing = {role.name: role for role in db.session.scalars(select(Role))}
+    for name, description in ROLES.items():
+        if name not in existing:
+            existing[name] = Role(name=name, description=str(description))
+            db.session.add(existing[name])
+    db.session.flush()
+    return existing
+
+
+def generate_password() -> str:
+    """Return a random password that meets the length rule."""
+    return secrets.token_urlsafe(15)
+
+
+def validate_password(password: str) -> str:
+    """Return the normalized password, or raise AccountError with the rule it breaks."""
+    security = current_app.extensions["security"]
+    errors, normalized = security._password_util.validate(password, False, user=None)
+    if errors:
+        raise AccountError(" ".join(str(error) for error in errors))
+    return normalized
+
+
+def create_staff(
+    email: str, password: str, role: str, display_name: str | None = None
+) -> User:
+    """Create (or promote) a confirmed, active account with `role` and the given password.
+
+    An existing account with that e-mail keeps its roles, gains `role`, and gets the new
+    password; the caller commits.
+    """
+    from flask_security import hash_password
+
+    try:
+        email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise AccountError(str(error)) from None
+    roles = ensure_roles()
+    if role not in roles:
+        raise AccountError(f"unknown role {role!r}")
+    hashed = hash_password(validate_password(password))
+    user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
+    if user is None:
+        user = User(
+            email=email,
+            display_name=display_name,
+            fs_uniquifier=uuid.uuid4().hex,
+            active=True,
+        )
+        db.session.add(user)
+    user.password = hashed
+    user.active = True
+    user.confirmed_at = user.confirmed_at or utcnow()
+    if roles[role] not in user.roles:
+        user.roles.append(roles[role])
+    if not user.slug:
+        user.slug = unique_slug(User, display_name or email.split("@")[0], user.id, "author")
+    db.session.flush()
+    return user

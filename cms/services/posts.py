@@ -1,0 +1,41 @@
+"""Posts: what readers may see, and what happens when a post is saved."""
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.orm import selectinload
+
+from cms.models import Post, PostStatus, utcnow
+from cms.services.rendering import make_excerpt, render_markdown
+from cms.services.slugs import make_slug, unique_slug
+
+
+def is_visible():
+    """Return the SQL condition for posts readers may see now."""
+    return and_(
+        Post.status == PostStatus.PUBLISHED,
+        Post.published_at.is_not(None),
+        Post.published_at <= utcnow(),
+    )
+
+
+def visible_posts() -> Select:
+    """Return a query of public posts, newest first, with authors and tags loaded."""
+    return (
+        select(Post)
+        .where(is_visible())
+        .options(selectinload(Post.author), selectinload(Post.tags))
+        .order_by(Post.published_at.desc(), Post.id.desc())
+    )
+
+
+def prepare_for_save(post: Post, *, excerpt_given: bool | None = None) -> Post:
+    """Render the body, fill the excerpt and slug, and stamp the publication time."""
+    post.title = (post.title or "").strip()
+    post.body_html = render_markdown(post.body_md or "")
+    if excerpt_given is None:
+        excerpt_given = bool((post.excerpt or "").strip())
+    if not excerpt_given:
+        post.excerpt = make_excerpt(post.body_html)
+    post.slug = unique_slug(Post, make_slug(post.slug or post.title, "post"), post.id, "post")
+    if post.status == PostStatus.PUBLISHED and post.published_at is None:
+        post.published_at = utcnow()
+    return post

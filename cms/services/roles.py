@@ -1,0 +1,59 @@
+"""Roles and what each may do; every permission check in the CMS asks here."""
+
+from flask_babel import lazy_gettext as _l
+
+ADMIN = "admin"
+EDITOR = "editor"
+AUTHOR = "author"
+READER = "reader"
+
+# Name -> description, in order of power; created by `flask cms bootstrap`.
+ROLES = {
+    ADMIN: _l("Everything, including users and roles"),
+    EDITOR: _l("All posts, tags and files; publishes"),
+    AUTHOR: _l("Writes own posts as drafts; sees own files"),
+    READER: _l("A registered reader without dashboard access"),
+}
+
+STAFF = (ADMIN, EDITOR, AUTHOR)
+
+
+def has_any_role(user, *names: str) -> bool:
+    """Return whether an authenticated, active user holds one of the named roles."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    return any(user.has_role(name) for name in names)
+
+
+def is_staff(user) -> bool:
+    """Return whether the user may open the dashboard."""
+    return has_any_role(user, *STAFF)
+
+
+def can_manage_people(user) -> bool:
+    """Return whether the user may see and change users and roles."""
+    return has_any_role(user, ADMIN)
+
+
+def can_manage_content(user) -> bool:
+    """Return whether the user may change every post, tag and file."""
+    return has_any_role(user, ADMIN, EDITOR)
+
+
+def can_publish(user) -> bool:
+    """Return whether the user may publish posts."""
+    return has_any_role(user, ADMIN, EDITOR)
+
+
+def can_edit_post(user, post) -> bool:
+    """Return whether the user may change this post."""
+    if can_manage_content(user):
+        return True
+    return has_any_role(user, AUTHOR) and post.author_id == user.id
+
+
+def can_see_file(user, file) -> bool:
+    """Return whether the user may see this file in the dashboard."""
+    if can_manage_content(user):
+        return True
+    return has_any_role(user, AUTHOR) and file.uploader_id == user.id

@@ -1,0 +1,176 @@
+"""Content for trying the CMS: a few demo posts, or many realistic ones for load."""
+
+import random
+from datetime import timedelta
+
+from slugify import slugify
+from sqlalchemy import func, insert, select
+
+from cms.extensions import db
+from cms.models import Post, PostStatus, Tag, User, post_tags, utcnow
+from cms.services.accounts import create_staff, generate_password
+from cms.services.posts import prepare_for_save
+from cms.services.rendering import make_excerpt, render_markdown
+from cms.services.roles import AUTHOR
+
+TOPICS = [
+    "Python", "Flask", "Databases", "Security", "Design", "Writing", "Testing", "Performance",
+    "Accessibility", "Deployment", "Markdown", "Typography", "Open Source", "Teamwork",
+    "Caching", "Search", "Images", "Internationalisation", "APIs", "Migrations",
+]  # fmt: skip
+SUBJECTS = [
+    "a content model", "the editor", "slow pages", "a migration", "your first deploy",
+    "image uploads", "translations", "a release", "the database", "role-based access",
+    "long articles", "a style guide", "feedback", "a code review", "the home page",
+]  # fmt: skip
+VERBS = [
+    "Rethinking", "Notes on", "A field guide to", "What we learned from", "Ten questions about",
+    "Living with", "Shipping", "Measuring", "Untangling", "Getting started with",
+]  # fmt: skip
+SENTENCES = [
+    "Most of the work happens before anyone writes a line of code.",
+    "We measured twice and were still surprised by the numbers.",
+    "The simplest version that could possibly work turned out to be enough.",
+    "Readers notice speed long before they notice design.",
+    "Every shortcut taken here came back as a support ticket later.",
+    "A good default saves more time than a clever option.",
+    "The team agreed on a checklist and kept it short.",
+    "Nothing replaces reading the logs on a quiet afternoon.",
+    "Editors asked for fewer buttons, not more features.",
+    "It is easier to delete a feature nobody uses than to explain it.",
+    "We wrote the test first and it caught the bug the next week.",
+    "Small pull requests were reviewed within the hour.",
+    "The migration ran in under a minute on a copy of production.",
+    "Translations exposed every string we had forgotten to wrap.",
+    "Caching helped, but fixing the query helped more.",
+]  # fmt: skip
+AUTHOR_NAMES = [
+    "Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Pauling",
+    "Margaret Hamilton", "Guido Example", "Barbara Liskov",
+]  # fmt: skip
+
+DEMO_POSTS = [
+    (
+        "Welcome to your new CMS",
+        "This site runs on a Python CMS built with **Flask-Admin**.\n\n"
+        "## What you can do\n\n"
+        "- Write posts in Markdown in the dashboard\n"
+        "- Tag them and attach images from the file library\n"
+        "- Publish when ready; drafts stay private\n\n"
+        "Open the [dashboard](/admin/) to start writing.",
+        ["Getting started"],
+    ),
+    (
+        "Writing in Markdown",
+        "Markdown keeps writing simple: `*emphasis*`, `**strong**`, [links](https://example.com),"
+        " lists and headings.\n\n> The HTML is rendered once, when you save, and cleaned of "
+        "anything unsafe.\n\n```python\nprint('hello, readers')\n```",
+        ["Getting started", "Markdown"],
+    ),
+]
+
+
+def _paragraph(rng: random.Random) -> str:
+    return " ".join(rng.sample(SENTENCES, rng.randint(3, 6)))
+
+
+def _body(rng: random.Random, topic: str) -> str:
+    parts = [_paragraph(rng)]
+    for section in range(rng.randint(1, 3)):
+        parts.append(f"## {rng.choice(VERBS)} {topic.lower()}, part {section + 1}")
+        parts.append(_paragraph(rng))
+        if rng.random() < 0.4:
+            parts.append("\n".join(f"- {s}" for s in rng.sample(SENTENCES, 3)))
+        if rng.random() < 0.2:
+            parts.append(f"> {rng.choice(SENTENCES)}")
+    return "\n\n".join(parts)
+
+
+def get_or_create_tags(names) -> list[Tag]:
+    """Return Tag rows for `names`, creating the missing ones."""
+    existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    for name in names:
+        if name not in existing:
+            existing[name] = Tag(name=name, slug=slugify(name))
+            db.session.add(existing[name])
+    db.session.flush()
+    return [existing[name] for name in names]
+
+
+def create_demo_content(author: User) -> int:
+    """Add the welcome posts (published) if there are no posts yet; return how many."""
+    if db.session.scalar(select(func.count(Post.id))):
+        return 0
+    now = utcnow()
+    for offset, (title, body, tag_names) in enumerate(DEMO_POSTS):
+        post = Post(
+            title=title,
+            body_md=body,
+            status=PostStatus.PUBLISHED,
+            published_at=now - timedelta(minutes=offset + 1),
+            author=author,
+            tags=get_or_create_tags(tag_names),
+        )
+        prepare_for_save(post)
+        db.session.add(post)
+        db.session.flush()
+    return len(DEMO_POSTS)
+
+
+def seed_posts(count: int, seed: int = 1, batch: int = 1000) -> int:
+    """Insert `count` realistic posts with tags and authors; the same seed gives the same data.
+
+    Rows go in with bulk inserts in batches so that 10,000 posts take seconds.
+    """
+    rng = random.Random(seed)
+    authors = []
+    for name in AUTHOR_NAMES:
+        email = slugify(name) + "@example.org"
+        user = db.session.scalars(select(User).where(User.email == email)).first()
+        authors.append(user or create_staff(email, generate_password(), AUTHOR, name))
+    tags = get_or_create_tags(TOPICS)
+    taken = set(db.session.scalars(select(Post.slug)))
+    now = utcnow()
+    made = 0
+    while made < count:
+        rows, links = [], []
+        for _ in range(min(batch, count - made)):
+            topic = rng.choice(TOPICS)
+            title = f"{rng.choice(VERBS)} {rng.choice(SUBJECTS)} in {topic}"
+            slug, number = slugify(title), 2
+            base = slug
+            while slug in taken:
+                slug, number = f"{base}-{number}", number + 1
+            taken.add(slug)
+            body = _body(rng, topic)
+            html = render_markdown(body)
+            roll = rng.random()
+            status = PostStatus.DRAFT if roll < 0.1 else PostStatus.PUBLISHED
+            published_at = None
+            if status == PostStatus.PUBLISHED:
+                # Mostly in the past two years; a few scheduled for the coming week.
+                minutes = rng.randint(-7 * 24 * 60, -1) if roll > 0.98 else rng.randint(1, 730 * 24 * 60)
+                published_at = now - timedelta(minutes=minutes)
+            created = (published_at or now) - timedelta(hours=rng.randint(1, 72))
+            rows.append(
+                {
+                    "title": title,
+                    "slug": slug,
+                    "body_md": body,
+                    "body_html": html,
+                    "excerpt": make_excerpt(html),
+                    "status": status.value,
+                    "published_at": published_at,
+                    "author_id": rng.choice(authors).id,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            links.append(rng.sample(tags, rng.randint(1, 3)))
+        ids = db.session.scalars(insert(Post).returning(Post.id, sort_by_parameter_order=True), rows).all()
+        db.session.execute(
+            insert(post_tags),
+            [{"post_id": pid, "tag_id": tag.id} for pid, chosen in zip(ids, links, strict=True) for tag in chosen],
+        )
+        made += len(rows)
+    return made
