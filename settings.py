@@ -6,6 +6,7 @@ instance folder).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -140,9 +141,9 @@ SECURITY_POST_REGISTER_VIEW = "/account/login"
 # Where users land after a password reset.
 SECURITY_POST_RESET_VIEW = "/account/login"
 # Confirmation links expire.
-SECURITY_CONFIRM_EMAIL_WITHIN = "3 days"
+SECURITY_CONFIRM_EMAIL_WITHIN = timedelta(days=3)
 # Reset links expire.
-SECURITY_RESET_PASSWORD_WITHIN = "2 hours"
+SECURITY_RESET_PASSWORD_WITHIN = timedelta(hours=2)
 # Offline machines cannot check mail domains over DNS; set true to check deliverability.
 SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": _env_bool("CHECK_EMAIL_DNS", False)}
 # Sessions only: the dashboard does not accept API tokens.

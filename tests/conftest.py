@@ -1,0 +1,127 @@
+"""Fixtures: one app and database for the session, emptied after every test.
+
+Set TEST_DATABASE_URL to run the suite on PostgreSQL; without it a SQLite file is used.
+The schema is built by the real migrations, not by create_all.
+"""
+
+import os
+import shutil
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from cms import create_app
+from cms.extensions import db
+from cms.services.accounts import ensure_roles
+from tests.helpers import Browser, IsolatedClient
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def test_config(tmp_path, database_url: str) -> dict:
+    """Return the overrides every test app uses."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SECURITY_PASSWORD_SALT": "test-salt",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "MAIL_BACKEND": "locmem",
+        # Cheap hashes keep the suite fast; production uses the bcrypt default cost.
+        "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": {"bcrypt__rounds": 4},
+    }
+
+
+def reset_schema(app) -> None:
+    """Drop everything in the test database and rebuild it with the migrations."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade(directory=app.config["MIGRATIONS_DIR"])
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """The database of this test session."""
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app_config(tmp_path_factory, database_url) -> dict:
+    """The overrides of the session's app, for tests that build a variant of it."""
+    return test_config(tmp_path_factory.mktemp("app"), database_url)
+
+
+@pytest.fixture(scope="session")
+def app(app_config):
+    """The application, with a freshly migrated database."""
+    application = create_app(app_config)
+    application.test_client_class = IsolatedClient
+    # The locmem mail backend creates its outbox on the first mail; have it from the start.
+    application.extensions["mailman"].outbox = []
+    reset_schema(application)
+    return application
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request):
+    """Empty every table, the uploads folder and the outbox after each test."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        ensure_roles()
+        db.session.commit()
+    yield
+    with application.app_context():
+        db.session.remove()
+        truncate_all()
+    folder = application.config["UPLOAD_FOLDER"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+    application.extensions["mailman"].outbox.clear()
+
+
+def truncate_all() -> None:
+    """Delete every row of every table, children first."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{name}"' for name in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that use the models directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    """A test client that keeps cookies."""
+    return app.test_client()
+
+
+@pytest.fixture
+def browser(app, client):
+    """A Browser helper around the test client: forms with real CSRF tokens, login, mail."""
+    return Browser(app, client)
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for `flask cms ...`."""
+    return app.test_cli_runner()
