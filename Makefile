@@ -30,7 +30,7 @@ run: $(VENV)/.installed translations ## Install, migrate, create roles/demo/admi
 	$(FLASK) db upgrade
 	$(FLASK) cms bootstrap
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl+C stops it)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - run:app
 
 test: $(VENV)/.installed translations ## Install and run the whole test suite (SQLite; TEST_DATABASE_URL for another)
 	$(BIN)/pytest -q
