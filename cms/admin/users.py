@@ -77,8 +77,10 @@ class UserView(SecuredModelView):
             if errors:
                 raise ValidationError(" ".join(str(e) for e in errors))
             model.password = hash_password(normalized)
-        if is_created:
+            # A new uniquifier ends every session and remember-me cookie of that account.
             model.fs_uniquifier = uuid.uuid4().hex
+        if is_created:
+            model.fs_uniquifier = model.fs_uniquifier or uuid.uuid4().hex
             # Accounts made by an admin need no e-mail confirmation.
             model.confirmed_at = utcnow()
         model.email = (model.email or "").strip().lower()
