@@ -70,7 +70,8 @@ MAX_IMAGE_PIXELS = int(_env("MAX_IMAGE_PIXELS", str(40_000_000)))
 THUMBNAIL_SIZE = int(_env("THUMBNAIL_SIZE", "160"))
 
 # --- Mail --------------------------------------------------------------------------------
-# Flask-Mailman backend: "console" prints mail, "smtp" sends it; smtp when MAIL_SERVER is set.
+# Flask-Mailman backend: "console" prints mail, "smtp" sends it, "file" writes it to
+# MAIL_FILE_PATH; smtp when MAIL_SERVER is set.
 MAIL_BACKEND = _env("MAIL_BACKEND", "smtp" if _env("MAIL_SERVER") else "console")
 # SMTP server host name.
 MAIL_SERVER = _env("MAIL_SERVER", "localhost")
@@ -84,6 +85,8 @@ MAIL_PASSWORD = _env("MAIL_PASSWORD")
 MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
 # Use SMTP over TLS.
 MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+# Folder for the "file" backend, which writes each mail to a file instead of sending it.
+MAIL_FILE_PATH = _env("MAIL_FILE_PATH", str(Path(INSTANCE_PATH) / "mail"))
 # Sender of every mail the CMS sends.
 MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "cms@localhost")
 
