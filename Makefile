@@ -5,9 +5,11 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 5000
 FLASK   = $(BIN)/flask --app run
+# apt-get needs root; use sudo when make is not run as root.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test test-postgres lint format check-migrations translations \
+.PHONY: help run serve test browser test-postgres lint format check-migrations translations \
         translations-extract translations-update clean
 
 help: ## List the targets
@@ -32,7 +34,12 @@ run: $(VENV)/.installed translations ## Install, migrate, create roles/demo/admi
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl+C stops it)"
 	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - run:app
 
-test: $(VENV)/.installed translations ## Install and run the whole test suite (SQLite; TEST_DATABASE_URL for another)
+browser: ## Install Debian's chromium for the browser tests when it is missing
+	@command -v chromium >/dev/null || { \
+		echo "Installing Debian's chromium package for the browser tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: $(VENV)/.installed translations browser ## Install and run the whole suite, browser tests included
 	$(BIN)/pytest -q
 
 test-postgres: ## Run the suite against the local PostgreSQL server
