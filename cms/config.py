@@ -15,6 +15,9 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     app.config.from_object(settings)
     if overrides:
         app.config.update(overrides)
+        if "SESSION_COOKIE_SECURE" in overrides and "REMEMBER_COOKIE_SECURE" not in overrides:
+            # settings.py ties them together when it is read; keep them tied when overridden.
+            app.config["REMEMBER_COOKIE_SECURE"] = overrides["SESSION_COOKIE_SECURE"]
     app.config.setdefault("MIGRATIONS_DIR", str(settings.BASE_DIR / "migrations"))
     instance = Path(app.config["INSTANCE_PATH"])
     app.instance_path = str(instance)

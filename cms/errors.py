@@ -1,10 +1,10 @@
 """Error pages: plain, translated, in the site's look; never a traceback."""
 
-from flask import Flask, g, render_template
+from flask import Flask, Response, current_app, g, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from cms.extensions import db
 
@@ -34,7 +34,9 @@ def init_errors(app: Flask) -> None:
     """Register the handlers for HTTP errors, CSRF failures and database outages."""
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(SecurityError, handle_untrusted_host)
     app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(DataError, handle_refused_value)
     app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
 
@@ -46,7 +48,12 @@ def render_error(code: int, message=None):
     # After a server or database error, do not touch the database again to draw the page.
     minimal = code >= 500
     g.skip_user = minimal
-    page = render_template("errors/error.html", code=code, title=title, message=body, minimal=minimal)
+    if minimal and "_login_user" not in g:
+        # Flask-Login's context processor would load the user (a query) for every template.
+        g._login_user = current_app.login_manager.anonymous_user()
+    page = render_template(
+        "errors/error.html", code=code, title=title, message=body, minimal=minimal
+    )
     return page, code
 
 
@@ -62,6 +69,12 @@ def handle_http_error(error: HTTPException):
     return response
 
 
+def handle_untrusted_host(error: SecurityError):
+    """Refuse a Host header we do not serve, in plain text: no URL can be built for it."""
+    g.skip_user = True
+    return Response(str(TITLES[400]), 400, mimetype="text/plain")
+
+
 def handle_csrf_error(error: CSRFError):
     """Explain a missing or expired form token."""
     return render_error(
@@ -75,6 +88,13 @@ def handle_database_down(error: OperationalError):
     return render_error(503)
 
 
+def handle_refused_value(error: DataError):
+    """Answer 400 when the database refuses a value from the request (a NUL byte, say)."""
+    current_app.logger.warning("database refused a value: %s", error.orig)
+    db.session.rollback()
+    return render_error(400)
+
+
 def handle_database_error(error: DBAPIError):
     """Treat lost connections as 503 and anything else as a 500."""
     db.session.rollback()
@@ -85,8 +105,6 @@ def handle_database_error(error: DBAPIError):
 
 def handle_unexpected(error: Exception):
     """Log the error, roll back, and show a plain 500 page."""
-    from flask import current_app
-
     current_app.logger.exception("unhandled error", exc_info=error)
     db.session.rollback()
     return render_error(500)

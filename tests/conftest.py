@@ -66,7 +66,10 @@ def app(app_config):
     # The locmem mail backend creates its outbox on the first mail; have it from the start.
     application.extensions["mailman"].outbox = []
     reset_schema(application)
-    return application
+    yield application
+    # Close the pool so no connection outlives the session (a ResourceWarning otherwise).
+    with application.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -99,6 +102,30 @@ def truncate_all() -> None:
         else:
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def variant(app, app_config, tmp_path):
+    """Build apps from the session's settings plus overrides (same database); dispose them after."""
+    made = []
+
+    def build(**overrides):
+        config = {
+            **app_config,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            **overrides,
+        }
+        application = create_app(config)
+        application.test_client_class = IsolatedClient
+        application.extensions["mailman"].outbox = []
+        made.append(application)
+        return application
+
+    yield build
+    for application in made:
+        with application.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -144,9 +144,7 @@ class Browser:
         action = form["action"]
         if not action.startswith(("/", "http")):
             action = url
-        return self.client.post(
-            action, data=fields, follow_redirects=follow_redirects, **kwargs
-        )
+        return self.client.post(action, data=fields, follow_redirects=follow_redirects, **kwargs)
 
     def login(self, email, password, follow_redirects=False):
         """Log in through the real login form."""
@@ -181,3 +179,37 @@ class Browser:
         with self.app.app_context():
             db.session.expire_all()
             return db.session.get(model, ident)
+
+
+def snapshot() -> dict:
+    """Return every row of every table, to prove a refused request changed nothing."""
+    db.session.expire_all()
+    rows = {}
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            query = table.select().order_by(*table.primary_key.columns)
+            rows[table.name] = [tuple(row) for row in conn.execute(query)]
+    return rows
+
+
+def files_in(folder) -> set[str]:
+    """Return the names of the files in a folder (hidden temporary files included)."""
+    from pathlib import Path
+
+    return {path.name for path in Path(folder).iterdir() if path.is_file()}
+
+
+def without_tokens(html: str, *texts: str) -> str:
+    """Return a page with CSRF tokens and the given texts blanked, to compare two pages."""
+    html = re.sub(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1", html)
+    for text in texts:
+        html = html.replace(text, "<blanked>")
+    return html
+
+
+def delete_all_rows() -> None:
+    """Empty every table, children first (a fresh database for commands that fill it)."""
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())

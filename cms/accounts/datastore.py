@@ -1,6 +1,7 @@
 """Flask-Security wiring: our models, default role and mail."""
 
 from flask import Flask
+from flask_login import user_logged_out
 from flask_security import SQLAlchemyUserDatastore
 
 from cms.extensions import db, security
@@ -23,3 +24,16 @@ user_datastore = UserDatastore(db, User, Role)
 def init_security(app: Flask) -> None:
     """Attach Flask-Security-Too to the app."""
     security.init_app(app, datastore=user_datastore)
+    user_logged_out.connect(end_sessions_on_logout, app)
+
+
+def end_sessions_on_logout(app: Flask, user, **extra) -> None:
+    """Give the user a new uniquifier, so a session cookie copied before logout is dead.
+
+    Sessions live in signed cookies: without this, a copy made before logout stays valid.
+    Flask-Security's logout view does not commit, so this commits its own change.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return
+    user_datastore.set_uniquifier(user)
+    db.session.commit()

@@ -54,7 +54,7 @@ class UserView(SecuredModelView):
         "new_password": _l("New password"),
     }
     column_descriptions = {
-        "slug": _l("Used in /authors/<address>; generated from the name when left empty."),
+        "slug": _l("The last part of the author page's address; made from the name when empty."),
         "new_password": _l("Leave empty to keep the current password."),
     }
     # Only these fields can ever be posted; fs_uniquifier, 2FA secrets and hashes cannot.
@@ -85,13 +85,13 @@ class UserView(SecuredModelView):
             model.confirmed_at = utcnow()
         model.email = (model.email or "").strip().lower()
         if not model.slug:
-            model.slug = unique_slug(User, model.display_name or model.email.split("@")[0],
-                                     model.id, "author")
-        if model.id == current_user.id:
-            if not model.active or not model.has_role(ADMIN):
-                raise ValidationError(
-                    _l("You cannot remove your own admin role or deactivate yourself.")
-                )
+            model.slug = unique_slug(
+                User, model.display_name or model.email.split("@")[0], model.id, "author"
+            )
+        if model.id == current_user.id and (not model.active or not model.has_role(ADMIN)):
+            raise ValidationError(
+                _l("You cannot remove your own admin role or deactivate yourself.")
+            )
 
     def on_model_delete(self, model):
         """Refuse to delete yourself or someone whose posts would be orphaned."""
@@ -113,7 +113,8 @@ class RoleView(SecuredModelView):
 
     def on_model_change(self, form, model, is_created):
         """Keep the built-in role names, which the permission checks rely on."""
-        if not is_created and form.name.object_data in ROLES and model.name != form.name.object_data:
+        original = form.name.object_data
+        if not is_created and original in ROLES and model.name != original:
             raise ValidationError(_l("Built-in roles cannot be renamed."))
 
     def on_model_delete(self, model):

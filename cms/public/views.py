@@ -1,5 +1,7 @@
 """Views of the public site; only published posts whose time has come are ever shown."""
 
+import re
+
 from flask import abort, current_app, render_template, request, send_file
 from sqlalchemy import func, or_, select
 
@@ -11,12 +13,14 @@ from cms.services.storage import InvalidName, get_storage
 
 # Page numbers beyond this are not a real archive; refuse them rather than scan.
 MAX_PAGE = 100_000
+# ASCII digits only: str.isdigit() also accepts "²" and "١", which int() rejects or reads.
+NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 def _page_number() -> int:
     """Return ?page= as a positive integer; 404 for junk so no hostile value reaches SQL."""
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or len(raw) > 6:
+    if not NUMBER.fullmatch(raw):
         abort(404)
     page = int(raw)
     if page < 1 or page > MAX_PAGE:
@@ -58,16 +62,14 @@ def tag(slug: str):
         abort(404)
     query = visible_posts().where(Post.tags.any(Tag.id == item.id))
     posts, page, has_next = _paginate(query)
-    return render_template(
-        "public/tag.html", tag=item, posts=posts, page=page, has_next=has_next
-    )
+    return render_template("public/tag.html", tag=item, posts=posts, page=page, has_next=has_next)
 
 
 @bp.get("/authors/<key>")
 def author(key: str):
     """List one author's published posts; the author is found by slug or id."""
     condition = User.slug == key
-    if key.isdigit() and len(key) < 10:
+    if NUMBER.fullmatch(key):
         condition = or_(condition, User.id == int(key))
     person = db.session.scalars(select(User).where(condition)).first()
     if person is None:

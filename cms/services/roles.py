@@ -2,6 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 
+from cms.models.content import PostStatus
+
 ADMIN = "admin"
 EDITOR = "editor"
 AUTHOR = "author"
@@ -45,11 +47,19 @@ def can_publish(user) -> bool:
     return has_any_role(user, ADMIN, EDITOR)
 
 
-def can_edit_post(user, post) -> bool:
-    """Return whether the user may change this post."""
+def can_view_post(user, post) -> bool:
+    """Return whether the user may open this post in the dashboard."""
     if can_manage_content(user):
         return True
     return has_any_role(user, AUTHOR) and post.author_id == user.id
+
+
+def can_edit_post(user, post) -> bool:
+    """Return whether the user may change or delete this post (authors: own drafts only)."""
+    if can_manage_content(user):
+        return True
+    # Once an editor has published it, an author's post is theirs to read, not to change.
+    return can_view_post(user, post) and post.status == PostStatus.DRAFT
 
 
 def can_see_file(user, file) -> bool:

@@ -122,7 +122,7 @@ def seed_posts(count: int, seed: int = 1, batch: int = 1000) -> int:
 
     Rows go in with bulk inserts in batches so that 10,000 posts take seconds.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (repeatable demo data, not a secret)
     authors = []
     for name in AUTHOR_NAMES:
         email = slugify(name) + "@example.org"
@@ -149,7 +149,10 @@ def seed_posts(count: int, seed: int = 1, batch: int = 1000) -> int:
             published_at = None
             if status == PostStatus.PUBLISHED:
                 # Mostly in the past two years; a few scheduled for the coming week.
-                minutes = rng.randint(-7 * 24 * 60, -1) if roll > 0.98 else rng.randint(1, 730 * 24 * 60)
+                if roll > 0.98:
+                    minutes = rng.randint(-7 * 24 * 60, -1)
+                else:
+                    minutes = rng.randint(1, 730 * 24 * 60)
                 published_at = now - timedelta(minutes=minutes)
             created = (published_at or now) - timedelta(hours=rng.randint(1, 72))
             rows.append(
@@ -167,10 +170,15 @@ def seed_posts(count: int, seed: int = 1, batch: int = 1000) -> int:
                 }
             )
             links.append(rng.sample(tags, rng.randint(1, 3)))
-        ids = db.session.scalars(insert(Post).returning(Post.id, sort_by_parameter_order=True), rows).all()
+        returning = insert(Post).returning(Post.id, sort_by_parameter_order=True)
+        ids = db.session.scalars(returning, rows).all()
         db.session.execute(
             insert(post_tags),
-            [{"post_id": pid, "tag_id": tag.id} for pid, chosen in zip(ids, links, strict=True) for tag in chosen],
+            [
+                {"post_id": pid, "tag_id": tag.id}
+                for pid, chosen in zip(ids, links, strict=True)
+                for tag in chosen
+            ],
         )
         made += len(rows)
     return made
