@@ -62,7 +62,11 @@ class ServerProcess:
         """Run a `flask --app run ...` command against this server's database."""
         return subprocess.run(
             [BIN / "flask", "--app", "run", *args],
-            cwd=ROOT, env=self.env, check=True, capture_output=True, text=True,
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
 
     def start(self, timeout: float = 30) -> "ServerProcess":
@@ -70,9 +74,20 @@ class ServerProcess:
         self.flask("db", "upgrade")
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [BIN / "gunicorn", "--workers", str(self.workers), "--threads", "4",
-                 "--bind", f"127.0.0.1:{self.port}", "run:app"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                [
+                    BIN / "gunicorn",
+                    "--workers",
+                    str(self.workers),
+                    "--threads",
+                    "4",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "run:app",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while True:

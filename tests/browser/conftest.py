@@ -109,7 +109,9 @@ class Watch:
 
     def on_response(self, response) -> None:
         if response.status >= 400 and response.status not in self.expected_statuses:
-            self.problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
+            self.problems.append(
+                f"HTTP {response.status}: {response.request.method} {response.url}"
+            )
 
     def on_route(self, route) -> None:
         url = route.request.url

@@ -21,7 +21,9 @@ def serious_violations(page) -> list[str]:
     for violation in results.response["violations"]:
         if violation["impact"] in ("serious", "critical"):
             targets = [node["target"] for node in violation["nodes"]][:5]
-            problems.append(f"{violation['id']} ({violation['impact']}): {violation['help']} {targets}")
+            problems.append(
+                f"{violation['id']} ({violation['impact']}): {violation['help']} {targets}"
+            )
     return problems
 
 
