@@ -114,7 +114,7 @@ WTF_CSRF_TIME_LIMIT = None
 # Keyed salt for password hashing and tokens; generated into the instance folder when unset.
 SECURITY_PASSWORD_SALT = _env("SECURITY_PASSWORD_SALT")
 # Passwords are stored as bcrypt hashes (HMAC-ed first, so any length works).
-SECURITY_PASSWORD_HASH = "bcrypt"
+SECURITY_PASSWORD_HASH = "bcrypt"  # noqa: S105  (a scheme name, not a password)
 # Shortest password accepted.
 SECURITY_PASSWORD_LENGTH_MIN = 12
 # All account pages live under this prefix (/account/login, /account/register, ...).

@@ -32,8 +32,11 @@ def create_admin(email: str, password: str | None) -> None:
 
 
 @cms_cli.command("bootstrap")
-@click.option("--admin-email", default=lambda: os.environ.get("ADMIN_EMAIL", "admin@example.com"),
-              show_default="ADMIN_EMAIL or admin@example.com")
+@click.option(
+    "--admin-email",
+    default=lambda: os.environ.get("ADMIN_EMAIL", "admin@example.com"),
+    show_default="ADMIN_EMAIL or admin@example.com",
+)
 @click.option("--demo/--no-demo", default=True, help="Add demo posts to an empty site.")
 def bootstrap(admin_email: str, demo: bool) -> None:
     """Create the roles; on an empty database also demo content and an admin account."""
@@ -55,10 +58,22 @@ def bootstrap(admin_email: str, demo: bool) -> None:
 
 
 @cms_cli.command("seed")
-@click.option("--posts", "count", type=click.IntRange(1, 1_000_000), default=100,
-              show_default=True, help="How many posts to add.")
-@click.option("--seed", "seed_value", type=int, default=1, show_default=True,
-              help="Random seed; the same seed gives the same posts.")
+@click.option(
+    "--posts",
+    "count",
+    type=click.IntRange(1, 1_000_000),
+    default=100,
+    show_default=True,
+    help="How many posts to add.",
+)
+@click.option(
+    "--seed",
+    "seed_value",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Random seed; the same seed gives the same posts.",
+)
 def seed_command(count: int, seed_value: int) -> None:
     """Add N realistic posts with tags and authors, for trying the CMS under load."""
     accounts.ensure_roles()

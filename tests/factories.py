@@ -17,8 +17,9 @@ PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
 
 
-def make_user(email=None, roles=("reader",), password=PASSWORD, confirmed=True, active=True,
-              display_name=None) -> User:
+def make_user(
+    email=None, roles=("reader",), password=PASSWORD, confirmed=True, active=True, display_name=None
+) -> User:
     """Create and commit a user holding `roles`."""
     number = next(_counter)
     email = email or f"user{number}@example.com"
@@ -49,14 +50,28 @@ def make_tag(name="News") -> Tag:
     return tag
 
 
-def make_post(author, title=None, body="Some *text*.", status=PostStatus.PUBLISHED,
-              published_at=None, tags=(), **fields) -> Post:
+def make_post(
+    author,
+    title=None,
+    body="Some *text*.",
+    status=PostStatus.PUBLISHED,
+    published_at=None,
+    tags=(),
+    **fields,
+) -> Post:
     """Create and commit a post (published an hour ago unless told otherwise)."""
     title = title or f"Post {next(_counter)}"
     if status == PostStatus.PUBLISHED and published_at is None:
         published_at = utcnow() - timedelta(hours=1)
-    post = Post(title=title, body_md=body, status=status, published_at=published_at,
-                author=author, tags=list(tags), **fields)
+    post = Post(
+        title=title,
+        body_md=body,
+        status=status,
+        published_at=published_at,
+        author=author,
+        tags=list(tags),
+        **fields,
+    )
     db.session.add(post)
     prepare_for_save(post)
     db.session.commit()

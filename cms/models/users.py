@@ -56,9 +56,7 @@ class User(db.Model, UserMixin):
     tf_primary_method: Mapped[str | None] = mapped_column(String(64))
     tf_totp_secret: Mapped[str | None] = mapped_column(String(255))
     tf_phone_number: Mapped[str | None] = mapped_column(String(128))
-    mf_recovery_codes: Mapped[list[str] | None] = mapped_column(
-        MutableList.as_mutable(AsaList())
-    )
+    mf_recovery_codes: Mapped[list[str] | None] = mapped_column(MutableList.as_mutable(AsaList()))
     us_totp_secrets: Mapped[str | None] = mapped_column(Text)
     us_phone_number: Mapped[str | None] = mapped_column(String(128), unique=True)
     create_datetime: Mapped[datetime] = mapped_column(default=utcnow)

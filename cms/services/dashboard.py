@@ -1,0 +1,145 @@
+"""What the dashboard shows each person: their share of content, counts, choices, recent work."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, case, extract, func, or_, select, true
+from sqlalchemy.orm import selectinload
+
+from cms.extensions import db
+from cms.models import File, Post, PostStatus, Role, Tag, User, utcnow
+from cms.services.roles import STAFF, can_manage_content
+
+CHART_MONTHS = 12
+
+
+def post_scope(user) -> ColumnElement[bool]:
+    """Return the SQL condition for the posts this person sees in the dashboard."""
+    if can_manage_content(user):
+        return true()
+    return Post.author_id == user.id
+
+
+def file_scope(user) -> ColumnElement[bool]:
+    """Return the SQL condition for the files this person sees in the dashboard."""
+    if can_manage_content(user):
+        return true()
+    return File.uploader_id == user.id
+
+
+def staff_users(include_id: int | None = None) -> list[User]:
+    """Return the active staff accounts (and one given account), who may be named as authors."""
+    condition = User.active.is_(True) & User.roles.any(Role.name.in_(STAFF))
+    if include_id:
+        # A post keeps its author even after that person left the staff.
+        condition = or_(condition, User.id == include_id)
+    query = select(User).where(condition).order_by(User.display_name, User.email)
+    return list(db.session.scalars(query))
+
+
+def author_choices(user) -> list[tuple[int, str]]:
+    """Return (id, name) of the authors this person may filter by (authors: only themselves)."""
+    if not can_manage_content(user):
+        return [(user.id, user.name)]
+    return [(person.id, person.name) for person in staff_users()]
+
+
+def all_tags() -> list[Tag]:
+    """Return every tag, by name."""
+    return list(db.session.scalars(select(Tag).order_by(Tag.name)))
+
+
+def tag_choices() -> list[tuple[int, str]]:
+    """Return (id, name) of every tag."""
+    return [(tag.id, tag.name) for tag in all_tags()]
+
+
+@dataclass
+class PostCounts:
+    """How many posts stand where: drafts, live, and published with a future time."""
+
+    draft: int = 0
+    published: int = 0
+    scheduled: int = 0
+
+    @property
+    def total(self) -> int:
+        """Return the number of posts counted."""
+        return self.draft + self.published + self.scheduled
+
+
+def _count_where(condition):
+    """Return a SQL expression counting the rows that meet `condition` (0 when none)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def post_counts(user, now: datetime | None = None) -> PostCounts:
+    """Return the counts of this person's posts (all posts for editors) by status."""
+    now = now or utcnow()
+    published = Post.status == PostStatus.PUBLISHED
+    # Future publication times are "scheduled": readers cannot see those posts yet.
+    live = published & (Post.published_at <= now)
+    scheduled = published & (Post.published_at > now)
+
+    row = db.session.execute(
+        select(_count_where(~published), _count_where(live), _count_where(scheduled)).where(
+            post_scope(user)
+        )
+    ).one()
+    return PostCounts(draft=int(row[0]), published=int(row[1]), scheduled=int(row[2]))
+
+
+def recent_posts(user, limit: int = 6) -> list[Post]:
+    """Return the posts this person may see, most recently changed first."""
+    query = (
+        select(Post)
+        .where(post_scope(user))
+        .options(selectinload(Post.author))
+        .order_by(Post.updated_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def recent_files(user, limit: int = 6) -> list[File]:
+    """Return the files this person may see, newest first."""
+    query = (
+        select(File)
+        .where(file_scope(user))
+        .order_by(File.created_at.desc(), File.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def month_starts(today: date, months: int = CHART_MONTHS) -> list[date]:
+    """Return the first day of each of the last `months` months, oldest first."""
+    starts = []
+    year, month = today.year, today.month
+    for _ in range(months):
+        starts.append(date(year, month, 1))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return starts[::-1]
+
+
+def published_per_month(now: datetime | None = None, months: int = CHART_MONTHS):
+    """Return [(first day of month, posts published that month)] for the last `months` months.
+
+    Counts what readers can see (published, time reached), site-wide: it is public anyway.
+    """
+    now = now or utcnow()
+    starts = month_starts(now.date(), months)
+    first = datetime(starts[0].year, starts[0].month, 1)
+    year = extract("year", Post.published_at)
+    month = extract("month", Post.published_at)
+    rows = db.session.execute(
+        select(year, month, func.count(Post.id))
+        .where(
+            Post.status == PostStatus.PUBLISHED,
+            Post.published_at >= first,
+            Post.published_at <= now,
+        )
+        .group_by(year, month)
+    )
+    found = {(int(y), int(m)): number for y, m, number in rows}
+    return [(start, found.get((start.year, start.month), 0)) for start in starts]
