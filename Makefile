@@ -65,7 +65,7 @@ translations-extract: $(VENV)/.installed ## Collect translatable strings into tr
 		--project=cms -o translations/messages.pot .
 
 translations-update: translations-extract ## Merge new strings into every catalog
-	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching --ignore-obsolete
 
 clean: ## Remove the virtualenv, caches and compiled catalogs (keeps the database)
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
