@@ -4,6 +4,7 @@ from flask import Flask
 from flask_login import user_logged_out
 from flask_security import SQLAlchemyUserDatastore
 
+from cms.accounts.forms import EvenSendConfirmationForm
 from cms.extensions import db, security
 from cms.models import Role, User
 from cms.services.roles import READER
@@ -23,7 +24,9 @@ user_datastore = UserDatastore(db, User, Role)
 
 def init_security(app: Flask) -> None:
     """Attach Flask-Security-Too to the app."""
-    security.init_app(app, datastore=user_datastore)
+    security.init_app(
+        app, datastore=user_datastore, send_confirmation_form=EvenSendConfirmationForm
+    )
     user_logged_out.connect(end_sessions_on_logout, app)
 
 
