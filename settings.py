@@ -165,3 +165,5 @@ BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
 # --- Public site -------------------------------------------------------------------------
 # Posts on each page of a list.
 POSTS_PER_PAGE = int(_env("POSTS_PER_PAGE", "10"))
+# How long a shared preview link of an unpublished post keeps working.
+PREVIEW_LINK_MAX_AGE = timedelta(hours=int(_env("PREVIEW_LINK_HOURS", "72")))

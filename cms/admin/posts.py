@@ -30,6 +30,7 @@ from cms.extensions import db
 from cms.models import Post, PostStatus, Tag, utcnow
 from cms.services import dashboard
 from cms.services.posts import prepare_for_save
+from cms.services.previews import preview_url
 from cms.services.rendering import make_excerpt, render_markdown, sanitize_html
 from cms.services.roles import (
     STAFF,
@@ -214,6 +215,10 @@ class PostView(SecuredModelView):
     def may_change(self, post) -> bool:
         """Return whether this person may edit or delete the post."""
         return can_edit_post(current_user, post)
+
+    def preview_url(self, post) -> str:
+        """Return the signed link that shows this post to anyone who has it."""
+        return preview_url(post)
 
     def row_actions_for(self, post, actions):
         """Return the list's row buttons this person may use on this post."""

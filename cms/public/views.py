@@ -2,13 +2,14 @@
 
 import re
 
-from flask import abort, current_app, render_template, request, send_file
+from flask import abort, current_app, make_response, render_template, request, send_file
 from sqlalchemy import func, or_, select
 
 from cms.extensions import db
 from cms.models import File, Post, Tag, User
 from cms.public import bp
 from cms.services.posts import is_visible, visible_posts
+from cms.services.previews import post_for_token
 from cms.services.storage import InvalidName, get_storage
 
 # Page numbers beyond this are not a real archive; refuse them rather than scan.
@@ -52,6 +53,20 @@ def post(slug: str):
     if item is None:
         abort(404)
     return render_template("public/post.html", post=item)
+
+
+@bp.get("/preview/<token>")
+def preview(token: str):
+    """Show any post, published or not, to whoever holds a valid preview link."""
+    item = post_for_token(token)
+    if item is None:
+        abort(404)
+    response = make_response(render_template("public/post.html", post=item, preview=True))
+    # The link is the key: keep it out of search engines, caches and other sites' logs.
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.get("/tags/<slug>")
