@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from cms.extensions import db
 from cms.models import User
 from cms.services import accounts, seed
-from cms.services.roles import ADMIN
+from cms.services.roles import ADMIN, READER, ROLES
 
 cms_cli = AppGroup("cms", help="Manage the CMS.")
 
@@ -20,15 +20,30 @@ cms_cli = AppGroup("cms", help="Manage the CMS.")
 @click.option("--password", help="The password; asked for when left out.")
 def create_admin(email: str, password: str | None) -> None:
     """Create a confirmed admin who can log in at once (or promote an existing account)."""
+    _create(email, password, ADMIN)
+
+
+@cms_cli.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(list(ROLES)), default=READER, show_default=True)
+@click.option("--name", "display_name", help="The name shown for this person.")
+@click.option("--password", help="The password; asked for when left out.")
+def create_user(email: str, role: str, display_name: str | None, password: str | None) -> None:
+    """Create a confirmed account with a role (or give an existing account that role)."""
+    _create(email, password, role, display_name)
+
+
+def _create(email: str, password: str | None, role: str, display_name: str | None = None):
+    """Create or promote a confirmed account; errors end the command with a message."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = accounts.create_staff(email, password, ADMIN)
+        user = accounts.create_account(email, password, role, display_name)
     except accounts.AccountError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
     db.session.commit()
-    click.echo(f"Admin {user.email} is ready to log in.")
+    click.echo(f"{role.capitalize()} {user.email} is ready to log in.")
 
 
 @cms_cli.command("bootstrap")
@@ -46,7 +61,7 @@ def bootstrap(admin_email: str, demo: bool) -> None:
         click.echo("Roles are in place; accounts already exist, nothing else to do.")
         return
     password = accounts.generate_password()
-    admin = accounts.create_staff(admin_email, password, ADMIN, "Site Admin")
+    admin = accounts.create_account(admin_email, password, ADMIN, "Site Admin")
     made = seed.create_demo_content(admin) if demo else 0
     db.session.commit()
     click.echo("")

@@ -138,3 +138,28 @@ def test_seed_refuses_nonsense(app, runner):
         assert result.exit_code != 0
         assert "Traceback" not in result.output
     assert counts(app)["posts"] == 0
+
+
+def test_create_user_with_a_role(app, runner, browser, client):
+    result = runner.invoke(
+        args=["cms", "create-user", "Writer@Example.com", "--role", "author", "--name", "Wri Ter",
+              "--password", "a long author password"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == "writer@example.com")).one()
+        assert [role.name for role in user.roles] == ["author"]
+        assert user.display_name == "Wri Ter" and user.confirmed_at is not None
+    assert browser.login("writer@example.com", "a long author password").status_code == 302
+    assert client.get("/admin/posts/").status_code == 200
+    assert client.get("/admin/tags/").status_code == 403
+
+
+def test_create_user_refuses_unknown_roles_and_short_passwords(app, runner):
+    bad_role = runner.invoke(args=["cms", "create-user", "x@example.com", "--role", "owner",
+                                   "--password", "a long enough password"])  # fmt: skip
+    assert bad_role.exit_code != 0 and "owner" in bad_role.output
+    short = runner.invoke(args=["cms", "create-user", "x@example.com", "--password", "short"])
+    assert short.exit_code != 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 0

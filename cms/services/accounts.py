@@ -42,7 +42,7 @@ def validate_password(password: str) -> str:
     return normalized
 
 
-def create_staff(email: str, password: str, role: str, display_name: str | None = None) -> User:
+def create_account(email: str, password: str, role: str, display_name: str | None = None) -> User:
     """Create (or promote) a confirmed, active account with `role` and the given password.
 
     An existing account with that e-mail keeps its roles, gains `role`, and gets the new

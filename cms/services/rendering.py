@@ -45,15 +45,14 @@ def sanitize_html(raw: str) -> str:
     )
 
 
-def plain_text(fragment: str) -> str:
-    """Return the text of an HTML fragment with whitespace folded."""
-    text = html.unescape(nh3.clean(fragment, tags=set()))
-    return re.sub(r"\s+", " ", text).strip()
+# Headings, code and tables read badly as running text in an excerpt; leave them out.
+NOT_IN_EXCERPT = {"h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "figcaption"}
 
 
 def make_excerpt(body_html: str, length: int = EXCERPT_LENGTH) -> str:
-    """Return the first words of a rendered body, cut at a word boundary."""
-    text = plain_text(body_html)
+    """Return the first words of a rendered body's prose, cut at a word boundary."""
+    prose = nh3.clean(body_html, tags=set(), attributes={}, clean_content_tags=NOT_IN_EXCERPT)
+    text = re.sub(r"\s+", " ", html.unescape(prose)).strip()
     if len(text) <= length:
         return text
     cut = text[:length].rsplit(" ", 1)[0].rstrip(",.;:!?-")

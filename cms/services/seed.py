@@ -8,7 +8,7 @@ from sqlalchemy import func, insert, select
 
 from cms.extensions import db
 from cms.models import Post, PostStatus, Tag, User, post_tags, utcnow
-from cms.services.accounts import create_staff, generate_password
+from cms.services.accounts import create_account, generate_password
 from cms.services.posts import prepare_for_save
 from cms.services.rendering import make_excerpt, render_markdown
 from cms.services.roles import AUTHOR
@@ -127,7 +127,7 @@ def seed_posts(count: int, seed: int = 1, batch: int = 1000) -> int:
     for name in AUTHOR_NAMES:
         email = slugify(name) + "@example.org"
         user = db.session.scalars(select(User).where(User.email == email)).first()
-        authors.append(user or create_staff(email, generate_password(), AUTHOR, name))
+        authors.append(user or create_account(email, generate_password(), AUTHOR, name))
     tags = get_or_create_tags(TOPICS)
     taken = set(db.session.scalars(select(Post.slug)))
     now = utcnow()

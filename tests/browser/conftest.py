@@ -101,8 +101,13 @@ class Watch:
         self.expected_statuses.update(codes)
 
     def on_console(self, message) -> None:
-        if message.type == "error":
-            self.problems.append(f"console error: {message.text}")
+        if message.type != "error":
+            return
+        # Chromium also logs every failed response; the expected ones are not problems.
+        failed = re.search(r"status of (\d{3})", message.text)
+        if failed and int(failed.group(1)) in self.expected_statuses:
+            return
+        self.problems.append(f"console error: {message.text}")
 
     def on_page_error(self, error) -> None:
         self.problems.append(f"script error: {error}")

@@ -1,0 +1,56 @@
+"""What a person does in the browser again and again: sign in, sign out, pick from select2."""
+
+import itertools
+
+from playwright.sync_api import Page, expect
+
+_numbers = itertools.count(1)
+
+
+def unique_email(prefix: str) -> str:
+    """Return an address no other test uses (the live server's database is shared)."""
+    return f"{prefix}{next(_numbers)}@example.com"
+
+
+def log_in(page: Page, email: str, password: str) -> None:
+    """Fill and send the login form."""
+    page.goto("/account/login")
+    page.get_by_label("Email Address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Login").click()
+    page.wait_for_load_state()
+
+
+def log_out_of_dashboard(page: Page) -> None:
+    """Press Log out in the dashboard's navbar (a POST form)."""
+    page.locator(".cms-logout-form button").click()
+    page.wait_for_url(lambda url: url.endswith("/"))
+
+
+def register(page: Page, email: str, password: str) -> None:
+    """Fill and send the registration form."""
+    page.goto("/account/register")
+    page.get_by_label("Email Address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Retype Password").fill(password)
+    page.get_by_role("button", name="Register").click()
+
+
+def choose_in_select2(page: Page, field_id: str, text: str) -> None:
+    """Pick an option in a select2 (3.5) box the way a person does: open, type, choose."""
+    container = page.locator(f"#s2id_{field_id}")
+    container.click()
+    # A multiple select types into the box itself; a single one into its drop-down.
+    search = container.locator("input.select2-input")
+    if not search.is_visible():
+        search = page.locator(".select2-drop-active input.select2-input")
+    search.fill(text)
+    option = page.locator(".select2-drop-active .select2-result-label", has_text=text).first
+    expect(option).to_be_visible()
+    option.click()
+
+
+def save_form(page: Page) -> None:
+    """Press the dashboard form's Save button and wait for the next page."""
+    page.locator("input[type=submit][value=Save]").click()
+    page.wait_for_load_state()
