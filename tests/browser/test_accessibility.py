@@ -4,6 +4,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.browser.people import log_in
 
 # Rules switched off, each with its reason. Keep this empty unless a rule cannot apply.
 DISABLED_RULES: dict[str, str] = {}
@@ -41,17 +42,8 @@ def test_post_page_has_no_serious_violations(page, live_server):
     assert serious_violations(page) == []
 
 
-def log_in_as_admin(page):
-    """Log in with the admin account the live server was started with."""
-    page.goto("/account/login")
-    page.get_by_label("Email Address").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Login").click()
-    page.wait_for_url("**/admin/")
-
-
 @pytest.mark.parametrize("path", ["/admin/", "/admin/posts/new/"])
 def test_dashboard_pages_have_no_serious_violations(page, path):
-    log_in_as_admin(page)
+    log_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.goto(path)
     assert serious_violations(page) == []

@@ -1,32 +1,8 @@
 """Account flows in a real browser: register, confirm by mail, log in and out, reset."""
 
-import itertools
-
 from playwright.sync_api import expect
 
-_numbers = itertools.count(1)
-
-
-def unique_email(prefix: str) -> str:
-    """Return an address no other test uses (the live server's database is shared)."""
-    return f"{prefix}{next(_numbers)}@example.com"
-
-
-def register(page, email: str, password: str) -> None:
-    """Fill and send the registration form."""
-    page.goto("/account/register")
-    page.get_by_label("Email Address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Retype Password").fill(password)
-    page.get_by_role("button", name="Register").click()
-
-
-def log_in(page, email: str, password: str) -> None:
-    """Fill and send the login form."""
-    page.goto("/account/login")
-    page.get_by_label("Email Address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Login").click()
+from tests.browser.people import log_in, register, unique_email
 
 
 def test_register_confirm_login_logout(page, live_server):
