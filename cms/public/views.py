@@ -3,12 +3,12 @@
 import re
 
 from flask import abort, current_app, make_response, render_template, request, send_file
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from cms.extensions import db
 from cms.models import File, Post, Tag, User
 from cms.public import bp
-from cms.services.posts import is_visible, visible_posts
+from cms.services.posts import visible_posts
 from cms.services.previews import post_for_token
 from cms.services.storage import InvalidName, get_storage
 
@@ -89,14 +89,11 @@ def author(key: str):
     person = db.session.scalars(select(User).where(condition)).first()
     if person is None:
         abort(404)
-    # Only people with something published have a public page.
-    published = db.session.scalar(
-        select(func.count(Post.id)).where(is_visible(), Post.author_id == person.id)
-    )
-    if not published:
-        abort(404)
     query = visible_posts().where(Post.author_id == person.id)
     posts, page, has_next = _paginate(query)
+    # Only people with something published have a public page.
+    if not posts:
+        abort(404)
     return render_template(
         "public/author.html", author=person, posts=posts, page=page, has_next=has_next
     )
