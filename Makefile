@@ -9,7 +9,7 @@ FLASK   = $(BIN)/flask --app run
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test browser test-postgres lint format check-migrations translations \
+.PHONY: help run serve test browser bench test-postgres lint format check-migrations translations \
         translations-extract translations-update clean
 
 help: ## List the targets
@@ -45,6 +45,9 @@ test: $(VENV)/.installed translations browser ## Install and run the whole suite
 test-postgres: ## Run the suite against the local PostgreSQL server
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(MAKE) test
+
+bench: $(VENV)/.installed translations ## Time the public pages on 10,000 seeded posts (BENCH_POSTS)
+	$(BIN)/python -m tests.benchmarks.public_pages
 
 lint: $(VENV)/.installed ## Check style and common bugs (ruff)
 	$(BIN)/ruff check cms tests settings.py run.py
