@@ -9,7 +9,7 @@ FLASK   = $(BIN)/flask --app run
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test browser bench test-postgres lint format check-migrations translations \
+.PHONY: help run serve test browser bench test-postgres lint format check-migrations audit translations \
         translations-extract translations-update clean
 
 help: ## List the targets
@@ -62,6 +62,10 @@ check-migrations: $(VENV)/.installed ## Fail if the models and migrations differ
 	DATABASE_URL=$${DATABASE_URL:-sqlite:///$$tmp/check.db} INSTANCE_PATH=$$tmp \
 		sh -c '$(FLASK) db upgrade >/dev/null && $(FLASK) db check'; \
 	status=$$?; rm -rf $$tmp; exit $$status
+
+# Needs the internet (PyPI's vulnerability data), so it is not part of CI.
+audit: $(VENV)/.installed ## Check the installed, pinned dependencies for known vulnerabilities
+	$(BIN)/pip-audit --vulnerability-service pypi --strict --skip-editable --progress-spinner off
 
 translations-extract: $(VENV)/.installed ## Collect translatable strings into translations/messages.pot
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file \

@@ -117,6 +117,14 @@ SECURITY_PASSWORD_SALT = _env("SECURITY_PASSWORD_SALT")
 SECURITY_PASSWORD_HASH = "bcrypt"  # noqa: S105  (a scheme name, not a password)
 # Shortest password accepted.
 SECURITY_PASSWORD_LENGTH_MIN = 12
+# Passwords must also be hard to guess: zxcvbn scores them 0-4; below this score they are refused
+# (registration, change, reset, the dashboard's new-password field and `flask cms create-*`).
+SECURITY_PASSWORD_COMPLEXITY_CHECKER = "zxcvbn"  # noqa: S105  (a checker name, not a password)
+# Lowest zxcvbn score accepted (3: "safely unguessable").
+SECURITY_ZXCVBN_MINIMUM_SCORE = int(_env("PASSWORD_MINIMUM_SCORE", "3"))
+# Checking passwords against the haveibeenpwned.com breach list needs the internet: off by
+# default; set true (with PASSWORD_BREACHED_COUNT) where the server may reach that site.
+SECURITY_PASSWORD_CHECK_BREACHED = _env_bool("PASSWORD_CHECK_BREACHED", False)
 # All account pages live under this prefix (/account/login, /account/register, ...).
 SECURITY_URL_PREFIX = "/account"
 # Visitors may create reader accounts.
@@ -151,6 +159,78 @@ SECURITY_RESET_PASSWORD_WITHIN = timedelta(hours=2)
 SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": _env_bool("CHECK_EMAIL_DNS", False)}
 # Sessions only: the dashboard does not accept API tokens.
 SECURITY_API_ENABLED_METHODS = ["session"]
+
+# --- Two-factor and fresh login (Flask-Security-Too) -------------------------------------
+# Accounts may add a second factor: a code from an authenticator app after the password.
+SECURITY_TWO_FACTOR = True
+# Authenticator apps only (TOTP with a QR code); no codes by SMS or e-mail.
+SECURITY_TWO_FACTOR_ENABLED_METHODS = ["authenticator"]
+# Ask for the code at every login, not only on a new device.
+SECURITY_TWO_FACTOR_ALWAYS_VALIDATE = True
+# Losing the phone does not fall back to a code by e-mail (the mailbox is no second factor).
+SECURITY_TWO_FACTOR_RESCUE_EMAIL = False
+# Where "Contact Administrator" requests from people who lost their device are mailed.
+SECURITY_TWO_FACTOR_RESCUE_MAIL = _env("TWO_FACTOR_RESCUE_MAIL", MAIL_DEFAULT_SENDER)
+# Roles that must set up two-factor before they reach the dashboard, e.g. "admin,editor";
+# "none" requires it of nobody.
+TWO_FACTOR_REQUIRED_ROLES = [
+    role for role in _env_list("TWO_FACTOR_REQUIRED_ROLES", ["admin"]) if role.lower() != "none"
+]
+# Name shown in the authenticator app beside the account.
+SECURITY_TOTP_ISSUER = SITE_NAME
+# Key that encrypts TOTP secrets in the database ({"1": key}); generated into the instance
+# folder (mode 0600) when TOTP_SECRET is unset.
+SECURITY_TOTP_SECRETS = {"1": _env("TOTP_SECRET")} if _env("TOTP_SECRET") else None
+# One-time recovery codes for logging in without the phone.
+SECURITY_MULTI_FACTOR_RECOVERY_CODES = True
+# How many recovery codes are generated at a time.
+SECURITY_MULTI_FACTOR_RECOVERY_CODES_N = 8
+# Changing password, e-mail or two-factor needs a login (or re-authentication) this recent.
+SECURITY_FRESHNESS = timedelta(minutes=int(_env("FRESHNESS_MINUTES", "15")))
+# After a fresh check passes, further sensitive pages are open this long without asking again.
+SECURITY_FRESHNESS_GRACE_PERIOD = timedelta(minutes=5)
+
+# --- Throttling (Flask-Limiter) ----------------------------------------------------------
+# Limits are "N per minute; M per hour" strings; only POSTs count, each endpoint separately.
+# Set false to switch every limit off (the test suite does; its throttling tests turn it on).
+RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+# Redis shared by every worker, e.g. redis://127.0.0.1:6379/0; unset keeps counts in memory.
+REDIS_URL = _env("REDIS_URL")
+# Where the counts live: Redis when REDIS_URL is set (needed with several workers), else memory.
+RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
+# Prefix of the counters' keys in Redis (env RATELIMIT_KEY_PREFIX), to share one Redis.
+RATELIMIT_STORAGE_OPTIONS = {"key_prefix": _env("RATELIMIT_KEY_PREFIX", "cms-limits")}
+# Send X-RateLimit-* headers and Retry-After (in seconds) with throttled answers.
+RATELIMIT_HEADERS_ENABLED = True
+# Login attempts per client IP.
+RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute; 50 per hour")
+# Login attempts per account (the e-mail typed in), from all IPs together.
+RATELIMIT_LOGIN_ACCOUNT = _env("RATELIMIT_LOGIN_ACCOUNT", "5 per minute; 20 per hour")
+# Registrations per client IP.
+RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER", "5 per minute; 20 per hour")
+# Registrations per e-mail address (each one mails that address).
+RATELIMIT_REGISTER_ACCOUNT = _env("RATELIMIT_REGISTER_ACCOUNT", "3 per minute; 10 per hour")
+# Password-reset requests per client IP.
+RATELIMIT_RESET = _env("RATELIMIT_RESET", "5 per minute; 20 per hour")
+# Password-reset requests per e-mail address (each one mails that address).
+RATELIMIT_RESET_ACCOUNT = _env("RATELIMIT_RESET_ACCOUNT", "3 per minute; 10 per hour")
+# Confirmation-mail resends per client IP.
+RATELIMIT_CONFIRM = _env("RATELIMIT_CONFIRM", "5 per minute; 20 per hour")
+# Confirmation-mail resends per e-mail address.
+RATELIMIT_CONFIRM_ACCOUNT = _env("RATELIMIT_CONFIRM_ACCOUNT", "3 per minute; 10 per hour")
+# Dashboard uploads per client IP.
+RATELIMIT_UPLOAD = _env("RATELIMIT_UPLOAD", "60 per minute; 600 per hour")
+# Dashboard uploads per logged-in user.
+RATELIMIT_UPLOAD_ACCOUNT = _env("RATELIMIT_UPLOAD_ACCOUNT", "30 per minute; 300 per hour")
+# Second-factor and recovery code attempts per IP (the codes are short).
+RATELIMIT_SECOND_FACTOR = _env("RATELIMIT_SECOND_FACTOR", "10 per minute; 30 per hour")
+# Second-factor and recovery code attempts per account that passed the password step.
+RATELIMIT_SECOND_FACTOR_ACCOUNT = _env(
+    "RATELIMIT_SECOND_FACTOR_ACCOUNT", "5 per minute; 15 per hour"
+)
+# Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted; 0 means
+# none, so a client cannot fake its IP. Set 1 behind one nginx or load balancer.
+TRUSTED_PROXY_COUNT = int(_env("TRUSTED_PROXY_COUNT", "0"))
 
 # --- Languages (Flask-Babel) -------------------------------------------------------------
 # Languages the interface is offered in; the first is the default.

@@ -18,10 +18,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    """Attach database, migrations, CSRF, mail, languages and accounts to the app."""
+    """Attach database, migrations, CSRF, mail, languages, accounts and throttling."""
     from cms.accounts.datastore import init_security
     from cms.extensions import babel, csrf, db, mail, migrate
     from cms.i18n import init_i18n
+    from cms.limits import init_limits
     from cms.services.storage import init_storage
 
     db.init_app(app)
@@ -32,6 +33,8 @@ def register_extensions(app: Flask) -> None:
     init_i18n(app, babel)
     init_security(app)
     init_storage(app)
+    # After CSRF and accounts: it throttles their login, registration and reset forms.
+    init_limits(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,6 +1,8 @@
 """Extension objects, created unbound and attached to the app in the factory."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_security import Security
@@ -23,3 +25,5 @@ babel = Babel()
 csrf = CSRFProtect()
 mail = Mail()
 security = Security()
+# Throttling; cms.limits decides what is counted. Its settings are the RATELIMIT_* ones.
+limiter = Limiter(key_func=get_remote_address)

@@ -31,6 +31,10 @@ def test_config(tmp_path, database_url: str) -> dict:
         "MAIL_BACKEND": "locmem",
         # Cheap hashes keep the suite fast; production uses the bcrypt default cost.
         "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": {"bcrypt__rounds": 4},
+        # Throttling off, so tests may log in often; tests/test_throttling.py turns it on.
+        "RATELIMIT_ENABLED": False,
+        # Most tests log admins in with a password only; tests/test_two_factor.py turns this on.
+        "TWO_FACTOR_REQUIRED_ROLES": [],
     }
 
 

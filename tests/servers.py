@@ -94,7 +94,7 @@ class ServerProcess:
             try:
                 urllib.request.urlopen(self.url + "/healthz", timeout=2).close()
                 return self
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     self.stop()
                     raise RuntimeError(f"server did not start:\n{self.output()}") from None

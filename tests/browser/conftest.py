@@ -30,6 +30,12 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "build" / "screenshots"
+# Throttling stays on in the browser tests, with room for a whole test session.
+LOOSE_LIMITS = {
+    f"RATELIMIT_{name}{suffix}": "500 per minute"
+    for name in ("LOGIN", "REGISTER", "RESET", "CONFIRM", "UPLOAD", "SECOND_FACTOR")
+    for suffix in ("", "_ACCOUNT")
+}
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin password for browser tests"
 
@@ -69,6 +75,10 @@ def live_server(tmp_path_factory, database_url):
         workers=1,
         MAIL_BACKEND="file",
         MAIL_FILE_PATH=str(folder / "mail"),
+        # The admin logs in with a password only; tests/browser/test_two_factor.py covers 2FA.
+        TWO_FACTOR_REQUIRED_ROLES="none",
+        # Every scenario comes from 127.0.0.1 and several log in as the same admin.
+        **LOOSE_LIMITS,
     )
     server.flask("db", "upgrade")
     server.flask("cms", "create-admin", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
