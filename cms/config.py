@@ -26,6 +26,9 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     for key, filename in (("SECRET_KEY", "secret_key"), ("SECURITY_PASSWORD_SALT", "salt")):
         if not app.config.get(key):
             app.config[key] = read_or_create_secret(instance / filename)
+    if not app.config.get("SECURITY_TOTP_SECRETS"):
+        # Encrypts the two-factor secrets stored in the database; kept like the secret key.
+        app.config["SECURITY_TOTP_SECRETS"] = {"1": read_or_create_secret(instance / "totp_secret")}
     if app.config.get("SERVER_NAME") and not app.config.get("TRUSTED_HOSTS"):
         # Mail links are built from the Host header: accept only the configured name.
         app.config["TRUSTED_HOSTS"] = [app.config["SERVER_NAME"].split(":", 1)[0]]

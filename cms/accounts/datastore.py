@@ -1,13 +1,15 @@
 """Flask-Security wiring: our models, default role and mail."""
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_login import user_logged_out
-from flask_security import SQLAlchemyUserDatastore
+from flask_security import SQLAlchemyUserDatastore, auth_required, current_user
 
 from cms.accounts.forms import EvenSendConfirmationForm
 from cms.extensions import db, security
 from cms.models import Role, User
-from cms.services.roles import READER
+from cms.services import audit
+from cms.services.roles import READER, has_any_role
+from cms.services.twofactor import has_two_factor, required_roles
 
 
 class UserDatastore(SQLAlchemyUserDatastore):
@@ -28,6 +30,37 @@ def init_security(app: Flask) -> None:
         app, datastore=user_datastore, send_confirmation_form=EvenSendConfirmationForm
     )
     user_logged_out.connect(end_sessions_on_logout, app)
+    # Logins, failed logins, logouts, password and two-factor changes go to the audit log.
+    audit.connect_account_signals(app)
+    require_fresh_login(app)
+    security.tf_setup_context_processor(two_factor_setup_context)
+
+
+def two_factor_setup_context() -> dict:
+    """Tell the two-factor setup page whether the user's role makes two-factor mandatory."""
+    roles = required_roles()
+    return {
+        "two_factor_mandatory": bool(roles) and has_any_role(current_user, *roles),
+        "primary_method_set": has_two_factor(current_user),
+    }
+
+
+# Pages that change how a person logs in. Flask-Security already asks for a fresh login on
+# two-factor setup, recovery codes and change-email, but not on change-password.
+FRESH_LOGIN_ENDPOINTS = ("security.change_password",)
+
+
+def require_fresh_login(app: Flask) -> None:
+    """Send a login older than SECURITY_FRESHNESS to the re-authentication page first."""
+    for endpoint in FRESH_LOGIN_ENDPOINTS:
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            continue
+        app.view_functions[endpoint] = auth_required(
+            lambda: current_app.config["SECURITY_API_ENABLED_METHODS"],
+            within=lambda: current_app.config["SECURITY_FRESHNESS"],
+            grace=lambda: current_app.config["SECURITY_FRESHNESS_GRACE_PERIOD"],
+        )(view)
 
 
 def end_sessions_on_logout(app: Flask, user, **extra) -> None:
