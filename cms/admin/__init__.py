@@ -6,16 +6,18 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from cms.extensions import db
+from cms.web import csp_nonce
 
 
 def init_admin(app: Flask) -> Admin:
     """Build the dashboard for this app and register its views."""
+    from cms.admin.audit import AuditView
     from cms.admin.files import FileView
     from cms.admin.index import DashboardIndexView
     from cms.admin.posts import PostView
     from cms.admin.tags import TagView
     from cms.admin.users import RoleView, UserView
-    from cms.models import File, Post, Role, Tag, User
+    from cms.models import AuditEvent, File, Post, Role, Tag, User
 
     admin = Admin(
         app,
@@ -23,10 +25,15 @@ def init_admin(app: Flask) -> Admin:
         # "default" loads no remote fonts: the dashboard works offline.
         theme=Bootstrap4Theme(swatch="default", base_template="admin/cms_base.html"),
         index_view=DashboardIndexView(name=_l("Dashboard"), url="/admin"),
+        # Flask-Admin's own <script> tags carry this request's CSP nonce.
+        csp_nonce_generator=csp_nonce,
     )
     admin.add_view(PostView(Post, db, name=_l("Posts"), endpoint="posts"))
     admin.add_view(TagView(Tag, db, name=_l("Tags"), endpoint="tags"))
     admin.add_view(FileView(File, db, name=_l("Files"), endpoint="files"))
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("People")))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), endpoint="roles", category=_l("People")))
+    admin.add_view(
+        AuditView(AuditEvent, db, name=_l("Audit log"), endpoint="audit", category=_l("People"))
+    )
     return admin
