@@ -28,6 +28,7 @@ ACCESS = {
     "tags": {"editor", "admin"},
     "users": {"admin"},
     "roles": {"admin"},
+    "audit": {"admin"},
 }
 # Endpoints narrower than their view: exporting every post is for those who see every post.
 ENDPOINT_ACCESS = {

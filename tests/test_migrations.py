@@ -14,7 +14,10 @@ from sqlalchemy.engine import make_url
 
 from cms.extensions import db
 
-TABLES = {"alembic_version", "file", "post", "post_tags", "role", "roles_users", "tag", "user"}
+TABLES = {
+    "alembic_version", "audit_event", "file", "post", "post_tags", "role", "roles_users", "tag",
+    "user",
+}  # fmt: skip
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """The one secured base for every dashboard view: role checks on the server, per endpoint."""
 
+import csv
+import io
 import re
 
-from flask import abort, flash, redirect, request
+from flask import Response, abort, flash, redirect, request
 from flask_admin import AdminIndexView
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
@@ -11,14 +13,27 @@ from flask_babel import gettext as _
 from flask_security import current_user, url_for_security
 from flask_security.utils import get_request_attr
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from werkzeug.utils import secure_filename
 
+from cms.extensions import db
+from cms.services import audit
 from cms.services.roles import has_any_role
+from cms.services.twofactor import needs_two_factor_setup
 
 # Hostile list arguments stop here, before they reach SQL (PostgreSQL refuses a negative
 # OFFSET, and a 100 KB search becomes thousands of LIKE clauses).
 MAX_PAGE = 100_000
 MAX_SEARCH_LENGTH = 200
 ROW_ID = re.compile(r"^[1-9][0-9]{0,8}$")
+# Spreadsheets run cells starting with these as formulas (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_formula(value):
+    """Return a CSV cell that spreadsheets show as text: formulas get a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def parse_id(raw) -> int:
@@ -45,12 +60,21 @@ class ProtectedMixin:
         # An API token also logs a user in; the dashboard takes session logins only.
         if get_request_attr("fs_authn_via") != "session":
             return False
+        # Roles in TWO_FACTOR_REQUIRED_ROLES must set up two-factor first.
+        if needs_two_factor_setup(current_user):
+            return False
         return has_any_role(current_user, *self.allowed_roles)
 
     def inaccessible_callback(self, name, **kwargs):
         """Send visitors to the login page; refuse logged-in users without the right."""
         if not current_user.is_authenticated:
             return redirect(url_for_security("login", next=request.full_path))
+        if needs_two_factor_setup(current_user):
+            # Only a GET is sent on to the setup page; a POST changes nothing.
+            if request.method not in ("GET", "HEAD"):
+                abort(403)
+            flash(_("Please set up two-factor authentication to use the dashboard."), "error")
+            return redirect(url_for_security("two_factor_setup"))
         abort(403)
 
 
@@ -92,6 +116,46 @@ class SecuredModelView(ProtectedMixin, ModelView):
     def action_delete(self, ids):
         """Delete the selected rows; ids that are not plain numbers are refused before SQL."""
         return super().action_delete([parse_id(ident) for ident in ids])
+
+    # --- Audit log ---------------------------------------------------------------------------
+
+    def _on_model_change(self, form, model, is_created):
+        """Run the view's own checks, then log what the form changed, in the same transaction."""
+        super()._on_model_change(form, model, is_created)
+        changes = audit.form_changes(form, is_created)
+        if not is_created and not changes:
+            return
+        # The id of a new row is known only once it is written.
+        db.session.flush()
+        audit.record("create" if is_created else "update", model, audit.format_changes(changes))
+        roles = [change for change in changes if change[0] == "roles"]
+        if roles and not is_created:
+            audit.record("roles", model, audit.format_changes(roles))
+
+    def delete_model(self, model):
+        """Delete a row; the audit event is committed with the deletion, or not at all."""
+        audit.record("delete", model, audit.shorten(str(model)))
+        return super().delete_model(model)
+
+    # --- Export ------------------------------------------------------------------------------
+
+    def _export_csv(self, return_url):
+        """Return the CSV built in memory, so every row is read while the request is open."""
+        _count, rows = self._export_data()
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([defuse_formula(str(label)) for _name, label in self._export_columns])
+        for row in rows:
+            writer.writerow([self.get_export_value(row, name) for name, _ in self._export_columns])
+        filename = secure_filename(self.get_export_name("csv"))
+        disposition = f"attachment; filename={filename}"
+        return Response(
+            out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": disposition}
+        )
+
+    def get_export_value(self, model, name):
+        """Return a cell for the CSV export, with spreadsheet formulas defused."""
+        return defuse_formula(super().get_export_value(model, name))
 
     def handle_view_exception(self, exc: Exception) -> bool:
         """Report clashes with other records plainly; let database outages reach the 503 page."""

@@ -15,6 +15,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from cms.admin.base import SecuredModelView, parse_id
 from cms.extensions import db
 from cms.models import File
+from cms.services import audit
 from cms.services.dashboard import file_scope
 from cms.services.media import UploadRejected, clean_original_name, delete_file, store_upload
 from cms.services.roles import STAFF, can_see_file
@@ -176,6 +177,9 @@ class FileView(SecuredModelView):
             )
             if form.original_name.data and form.original_name.data.strip():
                 record.original_name = clean_original_name(form.original_name.data)
+            db.session.flush()
+            name = audit.shorten(record.original_name)
+            audit.record("upload", record, f"{name} ({record.content_type}, {record.size} bytes)")
             db.session.commit()
         except UploadRejected as error:
             # Nothing was written yet, or the rollback removes it again.
@@ -201,6 +205,7 @@ class FileView(SecuredModelView):
         """Delete the row; the stored bytes and thumbnail go once the deletion commits."""
         if not can_see_file(current_user, model):
             abort(404)
+        audit.record("delete", model, audit.shorten(model.original_name))
         delete_file(db.session, model)
         db.session.commit()
         self.after_model_delete(model)
@@ -214,6 +219,7 @@ class FileView(SecuredModelView):
         if len(records) != len(wanted):
             abort(404)
         for record in records:
+            audit.record("bulk:delete", record, audit.shorten(record.original_name))
             delete_file(db.session, record)
         db.session.commit()
         flash(ngettext("%(num)d file deleted.", "%(num)d files deleted.", len(records)), "success")

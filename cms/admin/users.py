@@ -2,14 +2,16 @@
 
 import uuid
 
-from flask import current_app
+from flask import session
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user, hash_password
+from sqlalchemy import inspect
 from wtforms import PasswordField
 from wtforms.validators import Optional, ValidationError
 
 from cms.admin.base import SecuredModelView
 from cms.models import User, utcnow
+from cms.services.accounts import AccountError, validate_password
 from cms.services.roles import ADMIN, ROLES
 from cms.services.slugs import unique_slug
 
@@ -71,11 +73,14 @@ class UserView(SecuredModelView):
         if is_created and not password:
             raise ValidationError(_l("A new account needs a password."))
         if password:
-            security = current_app.extensions["security"]
-            # The same length and normalisation rules as registration.
-            errors, normalized = security._password_util.validate(password, False, user=model)
-            if errors:
-                raise ValidationError(" ".join(str(e) for e in errors))
+            # The same length, strength and normalisation rules as registration (the model
+            # itself is not passed: the form put the typed password on it).
+            try:
+                normalized = validate_password(
+                    password, email=model.email, display_name=model.display_name
+                )
+            except AccountError as error:
+                raise ValidationError(str(error)) from None
             model.password = hash_password(normalized)
             # A new uniquifier ends every session and remember-me cookie of that account.
             model.fs_uniquifier = uuid.uuid4().hex
@@ -92,6 +97,12 @@ class UserView(SecuredModelView):
             raise ValidationError(
                 _l("You cannot remove your own admin role or deactivate yourself.")
             )
+        if not is_created and _loses_access(model):
+            # Deactivated or a role taken away: every session and remember-me cookie ends
+            # (an admin editing themselves keeps this session, like a password change).
+            model.fs_uniquifier = uuid.uuid4().hex
+            if model.id == current_user.id:
+                session["_user_id"] = model.fs_uniquifier
 
     def on_model_delete(self, model):
         """Refuse to delete yourself or someone whose posts would be orphaned."""
@@ -101,6 +112,14 @@ class UserView(SecuredModelView):
             raise ValidationError(
                 _l("This person has posts. Give them to someone else or deactivate the account.")
             )
+
+
+def _loses_access(model) -> bool:
+    """Return whether this save deactivates the account or removes one of its roles."""
+    state = inspect(model)
+    if False in state.attrs.active.history.added:
+        return True
+    return bool(state.attrs.roles.history.deleted)
 
 
 class RoleView(SecuredModelView):

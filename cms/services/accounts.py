@@ -33,10 +33,15 @@ def generate_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def validate_password(password: str) -> str:
-    """Return the normalized password, or raise AccountError with the rule it breaks."""
+def validate_password(password: str, **user_info: str) -> str:
+    """Return the normalized password, or raise AccountError with the rule it breaks.
+
+    The length and strength rules of registration apply; `user_info` (e-mail, name) counts
+    against the strength, as a password made of one's own e-mail is easy to guess.
+    """
     security = current_app.extensions["security"]
-    errors, normalized = security._password_util.validate(password, False, user=None)
+    info = {key: value for key, value in user_info.items() if value}
+    errors, normalized = security._password_util.validate(password, True, **info)
     if errors:
         raise AccountError(" ".join(str(error) for error in errors))
     return normalized
@@ -57,7 +62,7 @@ def create_account(email: str, password: str, role: str, display_name: str | Non
     roles = ensure_roles()
     if role not in roles:
         raise AccountError(f"unknown role {role!r}")
-    hashed = hash_password(validate_password(password))
+    hashed = hash_password(validate_password(password, email=email, display_name=display_name))
     user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
     if user is None:
         user = User(
