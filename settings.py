@@ -185,6 +185,11 @@ SECURITY_TOTP_SECRETS = {"1": _env("TOTP_SECRET")} if _env("TOTP_SECRET") else N
 SECURITY_MULTI_FACTOR_RECOVERY_CODES = True
 # How many recovery codes are generated at a time.
 SECURITY_MULTI_FACTOR_RECOVERY_CODES_N = 8
+# Fernet key that encrypts the stored recovery codes; generated into the instance folder
+# (mode 0600) when RECOVERY_CODES_KEY is unset.
+SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS = (
+    [_env("RECOVERY_CODES_KEY")] if _env("RECOVERY_CODES_KEY") else None
+)
 # Changing password, e-mail or two-factor needs a login (or re-authentication) this recent.
 SECURITY_FRESHNESS = timedelta(minutes=int(_env("FRESHNESS_MINUTES", "15")))
 # After a fresh check passes, further sensitive pages are open this long without asking again.

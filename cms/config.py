@@ -1,5 +1,6 @@
 """Loading settings into the app, and generating the secrets nobody gave us."""
 
+import base64
 import os
 import secrets
 import time
@@ -29,13 +30,22 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     if not app.config.get("SECURITY_TOTP_SECRETS"):
         # Encrypts the two-factor secrets stored in the database; kept like the secret key.
         app.config["SECURITY_TOTP_SECRETS"] = {"1": read_or_create_secret(instance / "totp_secret")}
+    if not app.config.get("SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS"):
+        # Encrypts the stored recovery codes (a Fernet key); kept like the secret key.
+        key = read_or_create_secret(instance / "recovery_codes_key", generate=fernet_key)
+        app.config["SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS"] = [key]
     if app.config.get("SERVER_NAME") and not app.config.get("TRUSTED_HOSTS"):
         # Mail links are built from the Host header: accept only the configured name.
         app.config["TRUSTED_HOSTS"] = [app.config["SERVER_NAME"].split(":", 1)[0]]
 
 
-def read_or_create_secret(path: Path) -> str:
-    """Return the secret kept in `path`, creating it (mode 0600) on first use."""
+def fernet_key() -> str:
+    """Return a new key in the form Fernet (cryptography) expects: 32 bytes, base64."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def read_or_create_secret(path: Path, generate=lambda: secrets.token_urlsafe(48)) -> str:
+    """Return the secret kept in `path`, creating it (mode 0600) with `generate` on first use."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -46,7 +56,7 @@ def read_or_create_secret(path: Path) -> str:
                 return value
             time.sleep(0.02)
         raise RuntimeError(f"{path} is empty; delete it to generate a new secret") from None
-    value = secrets.token_urlsafe(48)
+    value = generate()
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     return value

@@ -103,6 +103,10 @@ def test_recovery_code_logs_in_once(ctx, browser, editor):
     assert page.status_code == 200
     codes = re.findall(r'<li class="fs-div">([^<]+)</li>', page.get_data(as_text=True))
     assert len(codes) == 8
+    # Stored encrypted: the database never holds a usable code.
+    stored = browser.db_get(User, editor.id).mf_recovery_codes
+    assert len(stored) == 8 and not set(stored) & set(codes)
+    assert not any(code in "".join(stored) for code in codes)
     browser.logout()
 
     browser.login(editor.email, PASSWORD)
