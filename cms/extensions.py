@@ -10,6 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
+from cms.services.totp import ReplayProofTotp
+
 # Stable constraint names, so migrations can refer to them on every database.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -24,6 +26,7 @@ migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
 mail = Mail()
-security = Security()
+# Authenticator codes are remembered once used, so none is accepted twice.
+security = Security(totp_cls=ReplayProofTotp)
 # Throttling; cms.limits decides what is counted. Its settings are the RATELIMIT_* ones.
 limiter = Limiter(key_func=get_remote_address)

@@ -78,10 +78,27 @@ def test_totp_setup_then_login_needs_the_code(ctx, browser, editor):
     assert not logged_in(browser)
     assert browser.get("/admin/").status_code == 302
 
-    done = browser.submit("/account/tf-validate", {"code": code_for(key)}, match="tf-validate")
+    # The setup just used this time step's code; the app shows the next one 30 s later.
+    done = browser.submit("/account/tf-validate", {"code": code_for(key, 30)}, match="tf-validate")
     assert done.status_code == 302
     assert logged_in(browser)
     assert browser.get("/admin/").status_code == 200
+
+
+def test_a_code_is_accepted_only_once(ctx, browser, editor):
+    browser.login(editor.email, PASSWORD)
+    key = set_up_authenticator(browser)
+    browser.logout()
+    first = log_in_with_code(browser, editor.email, code_for(key, 30))
+    assert first.status_code == 302 and logged_in(browser)
+    browser.logout()
+    # Replaying the same code (seen over a shoulder, say) is refused, as are older ones.
+    for code in (code_for(key, 30), code_for(key)):
+        again = log_in_with_code(browser, editor.email, code)
+        assert again.status_code == 200
+        assert "Invalid code" in again.get_data(as_text=True)
+        assert not logged_in(browser)
+    assert db.session.get(User, editor.id).tf_totp_last_counter is not None
 
 
 def test_wrong_code_does_not_log_in(ctx, browser, editor):

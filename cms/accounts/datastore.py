@@ -27,7 +27,9 @@ user_datastore = UserDatastore(db, User, Role)
 def init_security(app: Flask) -> None:
     """Attach Flask-Security-Too to the app."""
     security.init_app(
-        app, datastore=user_datastore, send_confirmation_form=EvenSendConfirmationForm
+        app,
+        datastore=user_datastore,
+        send_confirmation_form=EvenSendConfirmationForm,
     )
     user_logged_out.connect(end_sessions_on_logout, app)
     # Logins, failed logins, logouts, password and two-factor changes go to the audit log.

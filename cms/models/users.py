@@ -56,6 +56,8 @@ class User(db.Model, UserMixin):
     tf_primary_method: Mapped[str | None] = mapped_column(String(64))
     tf_totp_secret: Mapped[str | None] = mapped_column(String(255))
     tf_phone_number: Mapped[str | None] = mapped_column(String(128))
+    # The time step of the last accepted code: a code is never accepted twice.
+    tf_totp_last_counter: Mapped[int | None]
     mf_recovery_codes: Mapped[list[str] | None] = mapped_column(MutableList.as_mutable(AsaList()))
     us_totp_secrets: Mapped[str | None] = mapped_column(Text)
     us_phone_number: Mapped[str | None] = mapped_column(String(128), unique=True)
