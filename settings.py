@@ -135,6 +135,8 @@ SECURITY_CONFIRMABLE = True
 SECURITY_RECOVERABLE = True
 # Logged-in users may change their password.
 SECURITY_CHANGEABLE = True
+# Logged-in users may change their e-mail address; the new address confirms it by mail.
+SECURITY_CHANGE_EMAIL = True
 # Record login times, IPs and counts.
 SECURITY_TRACKABLE = True
 # Login, registration and reset answer alike whether or not an account exists.

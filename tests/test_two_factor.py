@@ -220,7 +220,8 @@ def age_login(browser: Browser, minutes: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/account/change", "/account/tf-setup", "/account/mf-recovery-codes"]
+    "url",
+    ["/account/change", "/account/change-email", "/account/tf-setup", "/account/mf-recovery-codes"],
 )
 def test_old_login_must_reauthenticate(ctx, browser, editor, url):
     browser.login(editor.email, PASSWORD)
@@ -269,3 +270,17 @@ def test_tiny_freshness_setting_asks_at_once(variant):
     response = browser.get("/account/change")
     assert response.status_code == 302
     assert "/account/verify" in response.location
+
+
+def test_changing_the_email_confirms_the_new_address(ctx, browser, editor):
+    """A fresh login asks for the new address, which must confirm by mail before it counts."""
+    browser.login(editor.email, PASSWORD)
+    response = browser.submit(
+        "/account/change-email", {"email": "new.address@example.com"}, match="change-email"
+    )
+    assert response.status_code in (200, 302)
+    assert db.session.get(User, editor.id).email == "editor2fa@example.com"
+    link = browser.mailed_link("/account/change-email/")
+    assert browser.outbox[-1].to == ["new.address@example.com"]
+    browser.get(link)
+    assert db.session.get(User, editor.id).email == "new.address@example.com"
