@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from cms.extensions import db
 
 TABLES = {
+    "form_submission",
     "alembic_version", "audit_event", "file", "post", "post_tags", "role", "roles_users", "tag",
     "user",
 }  # fmt: skip

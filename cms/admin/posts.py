@@ -18,13 +18,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from markupsafe import Markup
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from cms.admin.base import ROW_ID, SecuredModelView, parse_id
 from cms.extensions import db
 from cms.models import Post, PostStatus, Tag, utcnow
-from cms.services import audit, dashboard
+from cms.services import audit, dashboard, submissions
 from cms.services.posts import prepare_for_save
 from cms.services.previews import preview_url
 from cms.services.rendering import make_excerpt, render_markdown, sanitize_html
@@ -49,6 +49,8 @@ MAX_BODY_LENGTH = 200_000
 class PostForm(BaseForm):
     """The post form; the view removes the publisher fields for authors."""
 
+    # One-time token of a new post's form: a double-clicked Save creates one post.
+    submission = HiddenField()
     title = StringField(_l("Title"), [InputRequired(), Length(max=200)])
     slug = StringField(
         _l("Address"),
@@ -225,13 +227,16 @@ class PostView(SecuredModelView):
     def create_form(self, obj=None):
         """Return the create form for this person; publishers' new posts default to themselves."""
         form = self._fields_for_role(super().create_form(obj))
-        if "author" in form and not is_form_submitted():
-            form.author.data = current_user._get_current_object()
+        if not is_form_submitted():
+            form.submission.data = submissions.new_token()
+            if "author" in form:
+                form.author.data = current_user._get_current_object()
         return form
 
     def edit_form(self, obj=None):
         """Return the edit form for this person; the current author stays selectable."""
         form = self._fields_for_role(super().edit_form(obj))
+        del form["submission"]
         if "author" in form and obj is not None:
             form.author.query = dashboard.staff_users(include_id=obj.author_id)
         return form
@@ -247,6 +252,11 @@ class PostView(SecuredModelView):
     def on_model_change(self, form, model, is_created):
         """Apply the role rules, then render the body, excerpt, slug and publication time."""
         user = current_user._get_current_object()
+        if is_created:
+            try:
+                submissions.claim(form.submission.data)
+            except submissions.AlreadySubmitted as refused:
+                raise ValidationError(str(refused)) from None
         if not can_publish(user):
             if not is_created and not can_edit_post(user, model):
                 raise ValidationError(_("You may only change your own drafts."))
