@@ -65,24 +65,31 @@ class LiveServer(ServerProcess):
         raise AssertionError(f"no mail to {to} with a link containing {containing!r}")
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory, database_url):
-    """Start the CMS once for all browser tests, with an admin account."""
-    folder = tmp_path_factory.mktemp("live")
+def start_live_server(folder, database_url, name, admin_email, admin_password, **env):
+    """Start the CMS on a fresh database, with mail to files and one admin account."""
     server = LiveServer(
         folder,
-        fresh_database_url(database_url, folder, "browser"),
+        fresh_database_url(database_url, folder, name),
         workers=1,
         MAIL_BACKEND="file",
         MAIL_FILE_PATH=str(folder / "mail"),
-        # The admin logs in with a password only; tests/browser/test_two_factor.py covers 2FA.
-        TWO_FACTOR_REQUIRED_ROLES="none",
         # Every scenario comes from 127.0.0.1 and several log in as the same admin.
         **LOOSE_LIMITS,
+        **env,
     )
     server.flask("db", "upgrade")
-    server.flask("cms", "create-admin", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
-    server.start()
+    server.flask("cms", "create-admin", admin_email, "--password", admin_password)
+    return server.start()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, database_url):
+    """Start the CMS once for all browser tests, with an admin account."""
+    server = start_live_server(
+        tmp_path_factory.mktemp("live"), database_url, "browser", ADMIN_EMAIL, ADMIN_PASSWORD,
+        # The admin logs in with a password only; tests/browser/test_two_factor.py covers 2FA.
+        TWO_FACTOR_REQUIRED_ROLES="none",
+    )  # fmt: skip
     yield server
     server.stop()
 

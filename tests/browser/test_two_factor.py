@@ -6,9 +6,8 @@ import pytest
 from passlib.totp import TOTP
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, LiveServer, watched_page
+from tests.browser.conftest import SCREENSHOTS, start_live_server, watched_page
 from tests.browser.people import log_in
-from tests.servers import fresh_database_url
 
 ADMIN_EMAIL = "strict-admin@example.com"
 ADMIN_PASSWORD = "admin password for the two-factor test"
@@ -17,18 +16,10 @@ ADMIN_PASSWORD = "admin password for the two-factor test"
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory, database_url):
     """A second server with the default rule: admins must use two-factor."""
-    folder = tmp_path_factory.mktemp("live-2fa")
-    server = LiveServer(
-        folder,
-        fresh_database_url(database_url, folder, "browser_2fa"),
-        workers=1,
-        MAIL_BACKEND="file",
-        MAIL_FILE_PATH=str(folder / "mail"),
-        TWO_FACTOR_REQUIRED_ROLES="admin",
-    )
-    server.flask("db", "upgrade")
-    server.flask("cms", "create-admin", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
-    server.start()
+    server = start_live_server(
+        tmp_path_factory.mktemp("live-2fa"), database_url, "browser_2fa",
+        ADMIN_EMAIL, ADMIN_PASSWORD, TWO_FACTOR_REQUIRED_ROLES="admin",
+    )  # fmt: skip
     yield server
     server.stop()
 
