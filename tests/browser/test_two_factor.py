@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, start_live_server, watched_page
 from tests.browser.people import log_in
+from tests.browser.test_accessibility import serious_violations
 
 ADMIN_EMAIL = "strict-admin@example.com"
 ADMIN_PASSWORD = "admin password for the two-factor test"
@@ -53,6 +54,7 @@ def test_admin_sets_up_two_factor_then_logs_in_with_a_code(strict_page, strict_s
     expect(qrcode).to_be_visible()
     assert qrcode.evaluate("img => img.complete && img.naturalWidth > 0")
     key = page.locator("#authr-key").inner_text().strip()
+    assert serious_violations(page) == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "two_factor_setup_qrcode.png"), full_page=True)
 
@@ -69,6 +71,7 @@ def test_admin_sets_up_two_factor_then_logs_in_with_a_code(strict_page, strict_s
     # Password, then the code from the app (the next one: this time step's was used at setup).
     log_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     expect(page.locator("h1")).to_contain_text("Two-Factor Authentication")
+    assert serious_violations(page) == []
     page.get_by_label("Authentication Code").fill(current_code(key, 30))
     page.locator("form[name=two_factor_verify_code_form] [type=submit]").click()
     expect(page).to_have_url(strict_server.url + "/admin/")
