@@ -15,16 +15,21 @@ from sqlalchemy import select
 
 from cms.extensions import db
 from cms.models import Role, User
+from tests.accounts import (
+    HOSTILE_NEXT,
+    admin_session,
+    assert_local,
+    change_password,
+    find_user,
+    logged_in,
+    login_elsewhere,
+    register,
+    role_id,
+)
 from tests.factories import PASSWORD, make_user
-from tests.helpers import csrf_token_from, parse_forms, without_tokens
+from tests.helpers import parse_forms, without_tokens
 
 NEW_PASSWORD = "a different long passphrase"
-
-
-def find_user(email: str) -> User | None:
-    """Load a user fresh from the database."""
-    db.session.expire_all()
-    return db.session.scalars(select(User).where(User.email == email)).first()
 
 
 def role_names(user: User) -> set[str]:
@@ -35,20 +40,6 @@ def role_names(user: User) -> set[str]:
 def is_bcrypt(value: str | None) -> bool:
     """Return whether a stored password is a bcrypt hash."""
     return bool(value) and value.startswith(("$2b$", "$2a$", "$2y$")) and len(value) == 60
-
-
-def register(browser, email: str, password: str = PASSWORD, **extra):
-    """Fill in the registration form."""
-    data = {"email": email, "password": password, "password_confirm": password, **extra}
-    return browser.submit("/account/register", data, match="/account/register")
-
-
-def logged_in(client) -> bool:
-    """Return whether the client's session is logged in (staff are sent on to the dashboard)."""
-    response = client.get("/account/")
-    if response.status_code == 302:
-        return urlsplit(response.location).path != "/account/login"
-    return response.status_code == 200
 
 
 @pytest.fixture
@@ -140,25 +131,12 @@ def test_logout_ends_the_session_for_a_copied_cookie(app, browser, client, ctx):
     assert not logged_in(thief)
 
 
-def login_elsewhere(app, email: str, password: str = PASSWORD):
-    """Log in with a second, separate client (another browser)."""
-    other = app.test_client()
-    token = csrf_token_from(other.get("/account/login").get_data(as_text=True))
-    other.post("/account/login", data={"email": email, "password": password, "csrf_token": token})
-    assert logged_in(other)
-    return other
-
-
 def test_password_change_ends_other_sessions(app, browser, client, ctx):
     """Changing the password logs out the other sessions but keeps this one (SECURITY 15)."""
     make_user("mover@example.com")
     elsewhere = login_elsewhere(app, "mover@example.com")
     browser.login("mover@example.com", PASSWORD)
-    response = browser.submit(
-        "/account/change",
-        {"password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD},
-        match="/account/change",
-    )
+    response = change_password(browser, PASSWORD, NEW_PASSWORD)
     assert response.status_code == 302
     assert verify_password(NEW_PASSWORD, find_user("mover@example.com").password)
     assert logged_in(client)
@@ -394,18 +372,6 @@ def test_users_view_is_admin_only(app, browser, client, ctx):
     assert client.get("/admin/roles/").status_code == 403
 
 
-def admin_session(browser) -> User:
-    """Create an admin and log them in."""
-    admin = make_user("admin@example.com", roles=("admin",))
-    assert browser.login("admin@example.com", PASSWORD).status_code == 302
-    return admin
-
-
-def role_id(name: str) -> str:
-    """Return a role's id as a form value."""
-    return str(db.session.scalars(select(Role).where(Role.name == name)).one().id)
-
-
 def test_admin_creates_an_editor_who_can_log_in(app, browser, client, ctx):
     """The Users form makes a confirmed editor with a bcrypt-hashed password."""
     admin_session(browser)
@@ -478,29 +444,6 @@ def test_admin_cannot_lock_themselves_out(app, browser, client, ctx):
 
 
 # --- Where login sends people (SECURITY 18) -----------------------------------------------
-
-
-HOSTILE_NEXT = [
-    "//evil.example.com",
-    "https://evil.example.com/",
-    "http://evil.example.com",
-    "/\\evil.example.com",
-    "\\\\evil.example.com",
-    "///evil.example.com",
-    "javascript:alert(1)",
-    " //evil.example.com",
-    "https:evil.example.com",
-    "/%5Cevil.example.com",
-]
-
-
-def assert_local(location: str) -> None:
-    """Fail unless a redirect target stays on this site."""
-    parts = urlsplit(location)
-    assert parts.scheme in ("", "http", "https"), location
-    assert parts.netloc in ("", "localhost"), location
-    assert not location.startswith(("//", "/\\", "\\")), location
-    assert "evil" not in parts.netloc, location
 
 
 @pytest.mark.parametrize("target", HOSTILE_NEXT)

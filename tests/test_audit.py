@@ -9,6 +9,7 @@ from sqlalchemy import select
 from cms.extensions import db
 from cms.models import AuditEvent, AuditLogIsAppendOnly, Post, PostStatus, Role, Tag, User
 from cms.services import audit
+from tests.accounts import change_password
 from tests.factories import PASSWORD, image_bytes, make_post, make_tag, make_user
 from tests.helpers import csrf_token_from
 
@@ -70,11 +71,7 @@ def test_login_without_csrf_is_not_a_failed_login(app, client, ctx):
 def test_password_change_is_recorded(app, browser, ctx):
     user = make_user("mover@example.com")
     browser.login("mover@example.com", PASSWORD)
-    response = browser.submit(
-        "/account/change",
-        {"password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD},
-        match="/account/change",
-    )
+    response = change_password(browser, PASSWORD, NEW_PASSWORD)
     assert response.status_code == 302
     change = events("password_change")
     assert len(change) == 1 and change[0].actor_id == user.id

@@ -3,9 +3,9 @@ follow a hostile Host header. SECURITY 18 (login's own tests are in test_account
 
 import pytest
 
+from tests.accounts import HOSTILE_NEXT, assert_local, find_user, logged_in, register
 from tests.factories import PASSWORD, make_user
 from tests.helpers import csrf_token_from
-from tests.test_accounts import HOSTILE_NEXT, assert_local, find_user, logged_in, register
 
 
 @pytest.mark.parametrize("target", HOSTILE_NEXT)

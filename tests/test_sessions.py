@@ -4,13 +4,10 @@ Sessions live in signed cookies, so "ending" one means rotating the user's fs_un
 every cookie naming the old one is dead. SECURITY 15.
 """
 
-from sqlalchemy import select
-
 from cms.extensions import db
-from cms.models import Role
+from tests.accounts import admin_session, find_user, logged_in, login_elsewhere, role
 from tests.factories import PASSWORD, make_user
 from tests.helpers import csrf_token_from
-from tests.test_accounts import admin_session, find_user, logged_in, login_elsewhere
 
 
 def copied_client(app, client, *names):
@@ -63,7 +60,7 @@ def test_deactivation_ends_every_session(app, browser, client, ctx):
 def test_role_removal_ends_every_session(app, browser, client, ctx):
     """Taking a role away logs the person out everywhere."""
     person = make_user("demoted@example.com", roles=("editor",))
-    author = db_role("author")
+    author = role("author")
     person.roles.append(author)
     db.session.commit()
     before = find_user("demoted@example.com").fs_uniquifier
@@ -84,11 +81,6 @@ def test_other_edits_keep_sessions(app, browser, client, ctx):
     edit_user(browser, person, {"display_name": "New Name"})
     assert find_user("kept@example.com").display_name == "New Name"
     assert logged_in(elsewhere)
-
-
-def db_role(name):
-    """Load a role by name."""
-    return db.session.scalars(select(Role).where(Role.name == name)).one()
 
 
 def test_remember_me_cookie_dies_on_deactivation(app, browser, client, ctx):
@@ -131,11 +123,11 @@ def test_session_cookie_changes_at_login(app, browser, client, ctx):
 def test_admin_dropping_their_own_extra_role_keeps_this_session(app, browser, client, ctx):
     """An admin removing one of their own other roles stays logged in here, not elsewhere."""
     admin = make_user("boss@example.com", roles=("admin",))
-    admin.roles.append(db_role("editor"))
+    admin.roles.append(role("editor"))
     db.session.commit()
     elsewhere = login_elsewhere(app, "boss@example.com")
     assert browser.login("boss@example.com", PASSWORD).status_code == 302
-    edit_user(browser, admin, {"roles": str(db_role("admin").id)})
+    edit_user(browser, admin, {"roles": str(role("admin").id)})
     assert {role.name for role in find_user("boss@example.com").roles} == {"admin"}
     assert client.get("/admin/users/").status_code == 200
     assert not logged_in(elsewhere)

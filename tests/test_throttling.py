@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 import settings
 from cms.extensions import db
 from cms.models import File
+from tests.accounts import code_for, set_up_authenticator, wrong_code
 from tests.factories import PASSWORD, image_bytes, make_user
 from tests.helpers import Browser, csrf_token_from
 from tests.servers import ServerProcess, fresh_database_url
-from tests.test_two_factor import code_for, set_up_authenticator, wrong_code
 
 # One prefix per test run, so counts never leak between runs sharing a Redis; removed after.
 PREFIX = f"cms-test-{uuid.uuid4().hex[:12]}"

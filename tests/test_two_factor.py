@@ -4,45 +4,12 @@ import re
 import time
 
 import pytest
-from passlib.totp import TOTP
 
 from cms.extensions import db
 from cms.models import User
+from tests.accounts import code_for, logged_in, set_up_authenticator, wrong_code
 from tests.factories import PASSWORD, make_user
-from tests.helpers import Browser, parse_forms
-
-
-def code_for(key: str, offset: int = 0) -> str:
-    """Return the current code an authenticator app shows for the key on the setup page."""
-    totp = TOTP(key=key.replace("-", ""), format="base32")
-    return totp.generate(time.time() + offset).token
-
-
-def wrong_code(key: str) -> str:
-    """Return a six-digit code that is none of the codes accepted right now."""
-    near = {code_for(key, offset) for offset in range(-120, 121, 30)}
-    return next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in near)
-
-
-def post_form(browser: Browser, html: str, action_part: str, data: dict):
-    """Post the form of `html` whose action contains `action_part`, with its CSRF token."""
-    for form in parse_forms(html):
-        if form["method"] == "post" and action_part in form["action"]:
-            fields = {**form["fields"], **data}
-            return browser.client.post(form["action"], data=fields)
-    raise AssertionError(f"no form posting to {action_part!r}")
-
-
-def set_up_authenticator(browser: Browser) -> str:
-    """Set up two-factor for the logged-in user through the pages; return the key shown."""
-    page = browser.submit("/account/tf-setup", {"setup": "authenticator"}, match="tf-setup")
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    assert 'id="qrcode" src="data:image/svg+xml;base64,' in html
-    key = re.search(r'<code id="authr-key">([A-Z0-9-]+)</code>', html).group(1)
-    done = post_form(browser, html, "/account/tf-setup/", {"code": code_for(key)})
-    assert done.status_code == 302, done.get_data(as_text=True)
-    return key
+from tests.helpers import Browser
 
 
 def log_in_with_code(browser: Browser, email: str, code: str):
@@ -50,12 +17,6 @@ def log_in_with_code(browser: Browser, email: str, code: str):
     first = browser.login(email, PASSWORD)
     assert first.status_code in (200, 302)
     return browser.submit("/account/tf-validate", {"code": code}, match="tf-validate")
-
-
-def logged_in(browser: Browser) -> bool:
-    """Return whether /account/ answers as for a logged-in user."""
-    response = browser.get("/account/")
-    return response.status_code == 200 or "/account/login" not in (response.location or "")
 
 
 @pytest.fixture
@@ -75,13 +36,13 @@ def test_totp_setup_then_login_needs_the_code(ctx, browser, editor):
 
     # The password alone does not log in.
     browser.login(editor.email, PASSWORD)
-    assert not logged_in(browser)
+    assert not logged_in(browser.client)
     assert browser.get("/admin/").status_code == 302
 
     # The setup just used this time step's code; the app shows the next one 30 s later.
     done = browser.submit("/account/tf-validate", {"code": code_for(key, 30)}, match="tf-validate")
     assert done.status_code == 302
-    assert logged_in(browser)
+    assert logged_in(browser.client)
     assert browser.get("/admin/").status_code == 200
 
 
@@ -90,14 +51,14 @@ def test_a_code_is_accepted_only_once(ctx, browser, editor):
     key = set_up_authenticator(browser)
     browser.logout()
     first = log_in_with_code(browser, editor.email, code_for(key, 30))
-    assert first.status_code == 302 and logged_in(browser)
+    assert first.status_code == 302 and logged_in(browser.client)
     browser.logout()
     # Replaying the same code (seen over a shoulder, say) is refused, as are older ones.
     for code in (code_for(key, 30), code_for(key)):
         again = log_in_with_code(browser, editor.email, code)
         assert again.status_code == 200
         assert "Invalid code" in again.get_data(as_text=True)
-        assert not logged_in(browser)
+        assert not logged_in(browser.client)
     assert db.session.get(User, editor.id).tf_totp_last_counter is not None
 
 
@@ -109,7 +70,7 @@ def test_wrong_code_does_not_log_in(ctx, browser, editor):
     response = log_in_with_code(browser, editor.email, wrong_code(key))
     assert response.status_code == 200
     assert "Invalid code" in response.get_data(as_text=True)
-    assert not logged_in(browser)
+    assert not logged_in(browser.client)
     assert browser.get("/admin/").status_code == 302
 
 
@@ -129,17 +90,17 @@ def test_recovery_code_logs_in_once(ctx, browser, editor):
     browser.login(editor.email, PASSWORD)
     used = browser.submit("/account/mf-recovery", {"code": codes[0]}, match="mf-recovery")
     assert used.status_code == 302
-    assert logged_in(browser)
+    assert logged_in(browser.client)
     browser.logout()
 
     browser.login(editor.email, PASSWORD)
     again = browser.submit("/account/mf-recovery", {"code": codes[0]}, match="mf-recovery")
     assert again.status_code == 200
-    assert not logged_in(browser)
+    assert not logged_in(browser.client)
     # Another code still works.
     other = browser.submit("/account/mf-recovery", {"code": codes[1]}, match="mf-recovery")
     assert other.status_code == 302
-    assert logged_in(browser)
+    assert logged_in(browser.client)
 
 
 def admin_urls(app) -> list[tuple[str, set[str]]]:
@@ -255,7 +216,7 @@ def test_stale_login_cannot_change_the_password(ctx, browser, editor):
     assert "/account/verify" in response.location
     browser.logout()
     assert browser.login(editor.email, PASSWORD).status_code == 302
-    assert logged_in(browser)
+    assert logged_in(browser.client)
 
 
 def test_tiny_freshness_setting_asks_at_once(variant):
