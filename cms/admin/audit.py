@@ -1,16 +1,10 @@
 """The audit log in the dashboard: admins read, filter and export it; nobody changes it."""
 
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from cms.admin.base import SecuredModelView
+from cms.admin.base import SecuredModelView, when_column
 from cms.services.roles import ADMIN
-
-
-def when(view, context, model, name) -> str:
-    """Return the time of the event in the reader's language and time zone."""
-    return format_datetime(model.created_at, "short") if model.created_at else ""
 
 
 def summary_lines(view, context, model, name) -> Markup:
@@ -55,5 +49,5 @@ class AuditView(SecuredModelView):
     column_default_sort = [("created_at", True), ("id", True)]
     named_filter_urls = True
     column_filters = ("action", "actor_email", "object_type", "created_at")
-    column_formatters = {"created_at": when}
-    column_formatters_detail = {"created_at": when, "summary": summary_lines}
+    column_formatters = {"created_at": when_column}
+    column_formatters_detail = {"created_at": when_column, "summary": summary_lines}

@@ -9,6 +9,7 @@ from flask_admin import AdminIndexView
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_security import current_user, url_for_security
 from flask_security.utils import get_request_attr
@@ -34,6 +35,16 @@ def defuse_formula(value):
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def format_when(value) -> str:
+    """Return a stored UTC time in the reader's language and time zone; empty for None."""
+    return format_datetime(value, "short") if value else ""
+
+
+def when_column(view, context, model, name) -> str:
+    """Column formatter: the row's time column in the reader's language and time zone."""
+    return format_when(getattr(model, name))
 
 
 def parse_id(raw) -> int:

@@ -4,7 +4,7 @@ from flask import abort, flash, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.form import BaseForm
-from flask_babel import format_datetime, format_decimal, ngettext
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
@@ -12,7 +12,7 @@ from markupsafe import Markup
 from wtforms import FileField, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from cms.admin.base import SecuredModelView, parse_id
+from cms.admin.base import SecuredModelView, parse_id, when_column
 from cms.extensions import db
 from cms.models import File
 from cms.services import audit
@@ -75,11 +75,6 @@ def snippet_box(view, context, model, name) -> Markup:
     ).format(markdown_snippet(model), _("Markdown to insert this file into a post"))
 
 
-def when(view, context, model, name) -> str:
-    """Return the upload time in the reader's language and time zone."""
-    return format_datetime(model.created_at, "short") if model.created_at else ""
-
-
 class FileView(SecuredModelView):
     """Uploaded files: upload, list, details with a Markdown snippet, rename and delete."""
 
@@ -117,7 +112,7 @@ class FileView(SecuredModelView):
         "uploader": lambda view, context, model, name: (
             model.uploader.name if model.uploader else ""
         ),
-        "created_at": when,
+        "created_at": when_column,
     }
     column_formatters_detail = {
         **column_formatters,

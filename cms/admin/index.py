@@ -3,8 +3,8 @@
 from flask_admin import expose
 from flask_security import current_user
 
-from cms.admin.base import SecuredIndexView
-from cms.admin.posts import format_when, post_link, status_badge
+from cms.admin.base import SecuredIndexView, format_when
+from cms.admin.posts import post_link, status_badge
 from cms.services import dashboard
 from cms.services.roles import STAFF, can_publish
 
