@@ -254,3 +254,9 @@ BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
 POSTS_PER_PAGE = int(_env("POSTS_PER_PAGE", "10"))
 # How long a shared preview link of an unpublished post keeps working.
 PREVIEW_LINK_MAX_AGE = timedelta(hours=int(_env("PREVIEW_LINK_HOURS", "72")))
+# Revisions kept per post or page, newest first; 0 keeps every one (nothing is pruned).
+REVISIONS_KEEP = int(_env("REVISIONS_KEEP", "0"))
+# How long "someone else is editing this" shows after their last sign of life.
+EDIT_PRESENCE_SECONDS = int(_env("EDIT_PRESENCE_SECONDS", "90"))
+# How long text sent after the session ended is kept for its writer to log in again.
+RESCUED_FORM_MAX_AGE = timedelta(hours=int(_env("RESCUED_FORM_HOURS", "24")))

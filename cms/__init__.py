@@ -23,6 +23,7 @@ def register_extensions(app: Flask) -> None:
     from cms.extensions import babel, csrf, db, mail, migrate
     from cms.i18n import init_i18n
     from cms.limits import init_limits
+    from cms.services import revisions  # noqa: F401  (records a revision of every save)
     from cms.services.storage import init_storage
 
     db.init_app(app)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from cms.extensions import db
 
 TABLES = {
-    "form_submission",
+    "form_submission", "revision", "slug_redirect", "nav_item", "edit_presence", "rescued_form",
     "alembic_version", "audit_event", "file", "post", "post_tags", "role", "roles_users", "tag",
     "user",
 }  # fmt: skip

@@ -2,7 +2,20 @@
 
 from cms.models.audit import AuditEvent, AuditLogIsAppendOnly
 from cms.models.base import metadata, utcnow
-from cms.models.content import Post, PostStatus, Tag, post_tags
+from cms.models.content import (
+    EditPresence,
+    NavItem,
+    Post,
+    PostKind,
+    PostState,
+    PostStatus,
+    RescuedForm,
+    Revision,
+    RevisionIsImmutable,
+    SlugRedirect,
+    Tag,
+    post_tags,
+)
 from cms.models.media import File
 from cms.models.submissions import FormSubmission
 from cms.models.users import Role, User, roles_users
@@ -10,11 +23,19 @@ from cms.models.users import Role, User, roles_users
 __all__ = [
     "AuditEvent",
     "AuditLogIsAppendOnly",
+    "EditPresence",
     "File",
     "FormSubmission",
+    "NavItem",
     "Post",
+    "PostKind",
+    "PostState",
     "PostStatus",
+    "RescuedForm",
+    "Revision",
+    "RevisionIsImmutable",
     "Role",
+    "SlugRedirect",
     "Tag",
     "User",
     "metadata",

@@ -1,19 +1,28 @@
 """Posts: what readers may see, and what happens when a post is saved."""
 
-from sqlalchemy import Select, and_, select
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from cms.models import Post, PostStatus, utcnow
+from cms.models import Post, PostKind, PostStatus, utcnow
 from cms.services.rendering import make_excerpt, render_markdown
 from cms.services.slugs import make_slug, unique_slug
 
 
-def is_visible():
-    """Return the SQL condition for posts readers may see now."""
+def is_visible(kind: str = PostKind.POST, now: datetime | None = None):
+    """Return the SQL condition for posts (or pages) readers may see now.
+
+    Decided at read time: a scheduled post appears exactly at its publication time and goes
+    away at its unpublish time, with no job to run.
+    """
+    now = now or utcnow()
     return and_(
+        Post.kind == kind,
         Post.status == PostStatus.PUBLISHED,
         Post.published_at.is_not(None),
-        Post.published_at <= utcnow(),
+        Post.published_at <= now,
+        or_(Post.unpublish_at.is_(None), Post.unpublish_at > now),
     )
 
 
@@ -21,7 +30,7 @@ def visible_posts() -> Select:
     """Return a query of public posts, newest first, with authors and tags loaded."""
     return (
         select(Post)
-        .where(is_visible())
+        .where(is_visible(PostKind.POST))
         .options(selectinload(Post.author), selectinload(Post.tags))
         .order_by(Post.published_at.desc(), Post.id.desc())
     )
