@@ -229,6 +229,8 @@ RATELIMIT_CONFIRM_ACCOUNT = _env("RATELIMIT_CONFIRM_ACCOUNT", "3 per minute; 10 
 RATELIMIT_UPLOAD = _env("RATELIMIT_UPLOAD", "60 per minute; 600 per hour")
 # Dashboard uploads per logged-in user.
 RATELIMIT_UPLOAD_ACCOUNT = _env("RATELIMIT_UPLOAD_ACCOUNT", "30 per minute; 300 per hour")
+# Editor forms kept for their writer after the session ended, per client IP.
+RATELIMIT_RESCUE = _env("RATELIMIT_RESCUE", "10 per hour; 30 per day")
 # Second-factor and recovery code attempts per IP (the codes are short).
 RATELIMIT_SECOND_FACTOR = _env("RATELIMIT_SECOND_FACTOR", "10 per minute; 30 per hour")
 # Second-factor and recovery code attempts per account that passed the password step.

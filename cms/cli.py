@@ -68,7 +68,7 @@ def bootstrap(admin_email: str, demo: bool) -> None:
     click.echo("An admin account was created. This password is shown only once:")
     click.echo(f"    e-mail:   {admin.email}")
     click.echo(f"    password: {password}")
-    click.echo(f"Demo posts added: {made}.")
+    click.echo(f"Demo posts and pages added: {made}.")
     click.echo("")
 
 

@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
 
+from cms.admin.rescue import rescue_unsent_form
 from cms.extensions import db
 
 TITLES = {
@@ -13,6 +14,7 @@ TITLES = {
     403: _l("Access denied"),
     404: _l("Page not found"),
     405: _l("Method not allowed"),
+    409: _l("Changed meanwhile"),
     413: _l("File too large"),
     429: _l("Too many requests"),
     500: _l("Something went wrong"),
@@ -23,6 +25,7 @@ MESSAGES = {
     403: _l("You do not have permission to open this page."),
     404: _l("There is nothing at this address. It may have moved or never existed."),
     405: _l("This address does not accept that kind of request."),
+    409: _l("Someone changed this item since you opened it. Please go back and look again."),
     413: _l("The upload is larger than this site accepts."),
     429: _l("Too many attempts. Please wait a moment and try again."),
     500: _l("An unexpected error happened. It has been logged; please try again later."),
@@ -76,7 +79,11 @@ def handle_untrusted_host(error: SecurityError):
 
 
 def handle_csrf_error(error: CSRFError):
-    """Explain a missing or expired form token."""
+    """Explain a missing or expired form token; a post or page save whose session is gone
+    is kept instead, and its writer sent to log in (cms/admin/rescue.py)."""
+    rescued = rescue_unsent_form()
+    if rescued is not None:
+        return rescued
     return render_error(
         400, _l("The form expired or was sent from elsewhere. Please reload the page and retry.")
     )

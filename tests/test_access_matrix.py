@@ -13,7 +13,7 @@ import pytest
 
 from cms import create_app
 from cms.extensions import db
-from cms.models import PostStatus, Role
+from cms.models import NavItem, PostStatus, Role
 from cms.services.media import store_upload
 from tests.factories import PASSWORD, image_bytes, make_post, make_tag, make_user
 from tests.helpers import csrf_token_from, files_in, snapshot
@@ -24,8 +24,11 @@ STAFF = {"author", "editor", "admin"}
 ACCESS = {
     "admin": STAFF,
     "posts": STAFF,
+    "pages": STAFF,
+    "trash": {"editor", "admin"},
     "files": STAFF,
     "tags": {"editor", "admin"},
+    "navigation": {"editor", "admin"},
     "users": {"admin"},
     "roles": {"admin"},
     "audit": {"admin"},
@@ -33,6 +36,9 @@ ACCESS = {
 # Endpoints narrower than their view: exporting every post is for those who see every post.
 ENDPOINT_ACCESS = {
     "posts.export": {"editor", "admin"},
+    "pages.export": {"editor", "admin"},
+    # Emptying the trash deletes for good: admins only.
+    "trash.empty_view": {"admin"},
 }
 # The dashboard's own scripts and styles: everybody may fetch them.
 PUBLIC = {"admin.static"}
@@ -104,6 +110,8 @@ def make_world(role: str) -> dict[str, int]:
         owner = make_user(f"{role}@example.com", roles=(role,))
     post = make_post(owner, title="Sample post", status=PostStatus.DRAFT)
     tag = make_tag("Sample")
+    nav = NavItem(label="Sample link", url="/sample", position=1)
+    db.session.add(nav)
     victim = make_user("victim@example.com", roles=("editor",))
     custom = Role(name="custom", description="A role made by the test")
     db.session.add(custom)
@@ -112,6 +120,7 @@ def make_world(role: str) -> dict[str, int]:
     return {
         "posts": post.id,
         "tags": tag.id,
+        "navigation": nav.id,
         "files": upload.id,
         "users": victim.id,
         "roles": custom.id,
@@ -147,6 +156,8 @@ def test_routes_were_collected(app):
     assert {"posts.index_view", "posts.delete_view", "posts.ajax_lookup", "posts.export"} <= (
         endpoints
     )
+    # History, comparison and restore (cms/admin/revisions.py): the post view's rules apply.
+    assert {"posts.history", "posts.compare", "posts.restore_revision"} <= endpoints
 
 
 def test_every_dashboard_endpoint_is_in_the_table(app):

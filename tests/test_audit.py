@@ -162,7 +162,8 @@ def test_bulk_actions_and_uploads_are_recorded(app, browser, ctx):
     assert action_post(browser, "/admin/posts/", "unpublish", ids[:1]).status_code == 302
     assert len(events("bulk:unpublish")) == 1
     assert action_post(browser, "/admin/posts/", "delete", ids).status_code == 302
-    assert len(events("bulk:delete")) == 2 and db.session.scalar(select(Post.id)) is None
+    assert len(events("bulk:trash")) == 2
+    assert set(db.session.scalars(select(Post.status))) == {PostStatus.TRASHED}
 
     form = browser.form("/admin/files/new/")
     data = {**form["fields"], "upload": (io.BytesIO(image_bytes()), "photo.png")}

@@ -34,24 +34,28 @@ def empty(app) -> None:
 
 
 def test_bootstrap_on_an_empty_database(app, runner, browser, client):
-    """Roles, demo posts and an admin whose password is printed once and works."""
+    """Roles, demo posts and pages and an admin whose password is printed once and works."""
     empty(app)
     result = runner.invoke(args=["cms", "bootstrap", "--admin-email", "owner@example.com"])
     assert result.exit_code == 0, result.output
     password = re.search(r"password:\s+(\S+)", result.output).group(1)
     assert len(password) >= 12
-    assert counts(app) == {"roles": len(ROLES), "users": 1, "posts": 2, "tags": 2}
+    # Two posts, plus the About and Contact pages.
+    assert counts(app) == {"roles": len(ROLES), "users": 1, "posts": 4, "tags": 2}
     with app.app_context():
         admin = db.session.scalars(select(User)).one()
         assert admin.email == "owner@example.com" and admin.confirmed_at and admin.active
         assert [role.name for role in admin.roles] == ["admin"]
         assert password not in (admin.password or "")
         published = db.session.scalars(select(Post).where(Post.status == PostStatus.PUBLISHED))
-        assert len(published.all()) == 2
+        assert len(published.all()) == 4
 
     browser.login("owner@example.com", password)
     assert client.get("/admin/users/").status_code == 200
-    assert "Welcome to your new CMS" in client.get("/").get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    assert "Welcome to your new CMS" in home
+    assert 'href="/about"' in home and 'href="/contact"' in home
+    assert client.get("/about").status_code == 200
 
 
 def test_bootstrap_is_idempotent(app, runner):

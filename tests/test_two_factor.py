@@ -109,7 +109,7 @@ def admin_urls(app) -> list[tuple[str, set[str]]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin") or rule.endpoint.endswith(".static"):
             continue
-        url = rule.rule.replace("<export_type>", "csv")
+        url = re.sub(r"<(?:[^:<>]+:)?id>", "1", rule.rule.replace("<export_type>", "csv"))
         assert "<" not in url, url
         urls.append((url, set(rule.methods) & {"GET", "POST"}))
     return urls

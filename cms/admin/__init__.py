@@ -14,10 +14,13 @@ def init_admin(app: Flask) -> Admin:
     from cms.admin.audit import AuditView
     from cms.admin.files import FileView
     from cms.admin.index import DashboardIndexView
+    from cms.admin.navigation import NavItemView
+    from cms.admin.pages import PageView
     from cms.admin.posts import PostView
     from cms.admin.tags import TagView
+    from cms.admin.trash import TrashView
     from cms.admin.users import RoleView, UserView
-    from cms.models import AuditEvent, File, Post, Role, Tag, User
+    from cms.models import AuditEvent, File, NavItem, Post, Role, Tag, User
 
     admin = Admin(
         app,
@@ -29,8 +32,11 @@ def init_admin(app: Flask) -> Admin:
         csp_nonce_generator=csp_nonce,
     )
     admin.add_view(PostView(Post, db, name=_l("Posts"), endpoint="posts"))
+    admin.add_view(PageView(Post, db, name=_l("Pages"), endpoint="pages"))
     admin.add_view(TagView(Tag, db, name=_l("Tags"), endpoint="tags"))
+    admin.add_view(NavItemView(NavItem, db, name=_l("Navigation"), endpoint="navigation"))
     admin.add_view(FileView(File, db, name=_l("Files"), endpoint="files"))
+    admin.add_view(TrashView(Post, db, name=_l("Trash"), endpoint="trash"))
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("People")))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), endpoint="roles", category=_l("People")))
     admin.add_view(

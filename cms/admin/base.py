@@ -16,6 +16,7 @@ from flask_security.utils import get_request_attr
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.utils import secure_filename
 
+from cms.admin.rescue import rescue_unsent_form
 from cms.extensions import db
 from cms.services import audit
 from cms.services.roles import has_any_role
@@ -79,6 +80,10 @@ class ProtectedMixin:
     def inaccessible_callback(self, name, **kwargs):
         """Send visitors to the login page; refuse logged-in users without the right."""
         if not current_user.is_authenticated:
+            # A post or page save whose session ended: keep the text for after the login.
+            rescued = rescue_unsent_form()
+            if rescued is not None:
+                return rescued
             return redirect(url_for_security("login", next=request.full_path))
         if needs_two_factor_setup(current_user):
             # Only a GET is sent on to the setup page; a POST changes nothing.

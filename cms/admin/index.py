@@ -50,6 +50,8 @@ class DashboardIndexView(SecuredIndexView):
             "admin/dashboard.html",
             counts=dashboard.post_counts(user),
             recent_posts=dashboard.recent_posts(user),
+            scheduled=dashboard.scheduled_next(user),
+            in_review=dashboard.waiting_for_review(user),
             recent_files=dashboard.recent_files(user),
             months=months,
             bars=chart_bars(months),

@@ -1,6 +1,18 @@
 """Posts: editors and admins see all and publish; authors write and change their own drafts."""
 
-from flask import abort, flash, has_request_context, jsonify, request, url_for
+from urllib.parse import urlsplit
+
+from flask import (
+    abort,
+    flash,
+    g,
+    has_request_context,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
@@ -11,20 +23,25 @@ from flask_admin.contrib.sqla.filters import (
     FilterEqual,
 )
 from flask_admin.form import BaseForm, DateTimeField, Select2Widget
-from flask_admin.helpers import is_form_submitted
+from flask_admin.helpers import get_redirect_target, is_form_submitted
 from flask_admin.model.template import ViewPopupRowAction, ViewRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_security import current_user
 from markupsafe import Markup
+from sqlalchemy import and_, or_
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from cms.admin.base import ROW_ID, SecuredModelView, parse_id, when_column
+from cms.admin.base import ROW_ID, SecuredModelView, format_when, parse_id, when_column
+from cms.admin.presence import PresenceMixin
+from cms.admin.rescue import RescueMixin
+from cms.admin.revisions import RevisionsMixin
 from cms.extensions import db
-from cms.models import Post, PostStatus, Tag, utcnow
-from cms.services import audit, dashboard, submissions
+from cms.models import Post, PostKind, PostState, PostStatus, Tag, utcnow
+from cms.services import audit, dashboard, revisions, submissions, workflow
 from cms.services.posts import prepare_for_save
 from cms.services.previews import preview_url
 from cms.services.rendering import make_excerpt, render_markdown
@@ -38,10 +55,28 @@ from cms.services.roles import (
 
 STATUS_CHOICES = [
     (PostStatus.DRAFT.value, _l("Draft")),
+    (PostStatus.REVIEW.value, _l("In review")),
     (PostStatus.PUBLISHED.value, _l("Published")),
 ]
+# What the lists show and filter by: the status with the clock applied.
+STATE_LABELS = {
+    PostState.DRAFT: _l("Draft"),
+    PostState.REVIEW: _l("In review"),
+    PostState.SCHEDULED: _l("Scheduled"),
+    PostState.PUBLISHED: _l("Published"),
+    PostState.EXPIRED: _l("Unpublished by time"),
+    PostState.TRASHED: _l("In the trash"),
+}
+STATE_BADGES = {
+    PostState.DRAFT: "secondary",
+    PostState.REVIEW: "warning",
+    PostState.SCHEDULED: "info",
+    PostState.PUBLISHED: "success",
+    PostState.EXPIRED: "dark",
+    PostState.TRASHED: "danger",
+}
 # Fields only people who may publish ever get; they are removed from authors' forms.
-PUBLISHER_FIELDS = ("status", "published_at", "author")
+PUBLISHER_FIELDS = ("status", "published_at", "unpublish_at", "author")
 # Longest Markdown body accepted, in characters (saving and previewing).
 MAX_BODY_LENGTH = 200_000
 
@@ -51,6 +86,8 @@ class PostForm(BaseForm):
 
     # One-time token of a new post's form: a double-clicked Save creates one post.
     submission = HiddenField()
+    # The version the edit form was loaded from: saving over a newer one is refused.
+    version = HiddenField()
     title = StringField(_l("Title"), [InputRequired(), Length(max=200)])
     slug = StringField(
         _l("Address"),
@@ -73,6 +110,11 @@ class PostForm(BaseForm):
         [Optional()],
         description=_l("In UTC. Empty: now, when published. A future time schedules the post."),
     )
+    unpublish_at = DateTimeField(
+        _l("Unpublish time"),
+        [Optional()],
+        description=_l("In UTC. Optional: readers stop seeing it at this time."),
+    )
     author = QuerySelectField(
         _l("Author"),
         [InputRequired()],
@@ -80,6 +122,56 @@ class PostForm(BaseForm):
         get_label=lambda user: f"{user.name} <{user.email}>",
         widget=Select2Widget(),
     )
+    meta_title = StringField(
+        _l("Title for search engines"),
+        [Optional(), Length(max=200)],
+        description=_l("Shown in the browser tab and search results; the title when empty."),
+    )
+    meta_description = TextAreaField(
+        _l("Description for search engines"),
+        [Optional(), Length(max=320)],
+        description=_l("A sentence or two for search results; the excerpt when empty."),
+        render_kw={"rows": 2},
+    )
+    canonical_url = StringField(
+        _l("Canonical address"),
+        [Optional(), Length(max=500)],
+        description=_l("Only if the original lives elsewhere: its full https:// address."),
+    )
+    social_image = QuerySelectField(
+        _l("Image for social media"),
+        [Optional()],
+        query_factory=dashboard.image_files,
+        get_label=lambda file: file.original_name,
+        allow_blank=True,
+        blank_text="—",
+        widget=Select2Widget(),
+    )
+
+    def populate_obj(self, obj) -> None:
+        """Copy the fields onto the post, except the form's own bookkeeping.
+
+        Writing `version` would set the post's version counter instead of letting the UPDATE
+        raise it (and check it).
+        """
+        for name, field in self._fields.items():
+            if name not in ("version", "submission"):
+                field.populate_obj(obj, name)
+
+    def validate_canonical_url(self, field) -> None:
+        """Accept only a full http(s) address."""
+        value = (field.data or "").strip()
+        field.data = value
+        if value and (
+            urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc
+        ):
+            raise ValidationError(_("Please enter a full address starting with https://."))
+
+    def validate_unpublish_at(self, field) -> None:
+        """An unpublish time must come after the publication time."""
+        published = self.published_at.data if "published_at" in self else None
+        if field.data and published and field.data <= published:
+            raise ValidationError(_("The unpublish time must be after the publication time."))
 
 
 class QueryOptions:
@@ -106,6 +198,27 @@ class ChoiceFilter(FilterEqual):
         return value in {str(key) for key, _label in self.get_options(None) or ()}
 
 
+def state_condition(state: str):
+    """Return the SQL condition for posts in one state (the clock applied, as readers see)."""
+    now = utcnow()
+    published = Post.status == PostStatus.PUBLISHED
+    started = or_(Post.published_at.is_(None), Post.published_at <= now)
+    ended = and_(Post.unpublish_at.is_not(None), Post.unpublish_at <= now)
+    return {
+        PostState.SCHEDULED: and_(published, Post.published_at > now),
+        PostState.PUBLISHED: and_(published, started, ~ended),
+        PostState.EXPIRED: and_(published, started, ended),
+    }.get(state, Post.status == state)
+
+
+class StateFilter(ChoiceFilter):
+    """Filter by state: draft, in review, scheduled, published, unpublished by time."""
+
+    def apply(self, query, value, alias=None):
+        """Keep the posts in that state now."""
+        return query.filter(state_condition(value))
+
+
 class RelatedFilter(FilterEqual):
     """An equality filter on a related row, chosen by id from options read per request."""
 
@@ -125,16 +238,47 @@ class RelatedFilter(FilterEqual):
         return query.filter(self.condition(value))
 
 
-class PostView(SecuredModelView):
+def post_filters(with_tags: bool = True) -> list:
+    """Return fresh list filters: state, author, tag (posts only) and publication time."""
+    filters = [
+        StateFilter(Post.status, _l("Status"), options=list(STATE_LABELS.items())[:-1]),
+        RelatedFilter(
+            Post.author_id,
+            _l("Author"),
+            lambda ident: Post.author_id == ident,
+            lambda: dashboard.author_choices(current_user),
+        ),
+    ]
+    if with_tags:
+        filters.append(
+            RelatedFilter(
+                Post.id,
+                _l("Tag"),
+                lambda ident: Post.tags.any(Tag.id == ident),
+                dashboard.tag_choices,
+            )
+        )
+    filters += [
+        kind(Post.published_at, _l("Publication time"))
+        for kind in (DateTimeGreaterFilter, DateTimeSmallerFilter, DateTimeBetweenFilter)
+    ]
+    return filters
+
+
+class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
     """Posts, with Markdown preview, field rules per role and row checks on every endpoint."""
 
     allowed_roles = STAFF
+    kind = PostKind.POST
+    # Form fields this kind of content does not have.
+    fields_left_out: tuple[str, ...] = ()
     form = PostForm
     list_template = "admin/posts/list.html"
     create_template = "admin/posts/create.html"
     edit_template = "admin/posts/edit.html"
     details_template = "admin/posts/details.html"
     form_widget_args = {"body_md": {"rows": 18, "class": "form-control cms-markdown"}}
+    form_excluded_columns = ()
 
     column_list = ("title", "status", "author", "tags", "published_at", "updated_at")
     column_details_list = (
@@ -149,6 +293,10 @@ class PostView(SecuredModelView):
         "author": _l("Author"), "tags": _l("Tags"), "published_at": _l("Publication time"),
         "created_at": _l("Created"), "updated_at": _l("Last change"), "excerpt": _l("Excerpt"),
         "body_md": _l("Body"), "body_html": _l("Body as readers see it"),
+        "unpublish_at": _l("Unpublish time"), "review_note": _l("Editor's comment"),
+        "meta_title": _l("Title for search engines"),
+        "meta_description": _l("Description for search engines"),
+        "canonical_url": _l("Canonical address"), "social_image": _l("Image for social media"),
     }  # fmt: skip
     column_searchable_list = ("title", "body_md")
     column_sortable_list = (
@@ -157,22 +305,7 @@ class PostView(SecuredModelView):
     column_default_sort = ("updated_at", True)
     # Readable filter arguments (?flt0_status_equals=draft), so links to a filter are stable.
     named_filter_urls = True
-    column_filters = [
-        ChoiceFilter(Post.status, _l("Status"), options=STATUS_CHOICES),
-        RelatedFilter(
-            Post.author_id,
-            _l("Author"),
-            lambda ident: Post.author_id == ident,
-            lambda: dashboard.author_choices(current_user),
-        ),
-        RelatedFilter(
-            Post.id, _l("Tag"), lambda ident: Post.tags.any(Tag.id == ident), dashboard.tag_choices
-        ),
-        *(
-            kind(Post.published_at, _l("Publication time"))
-            for kind in (DateTimeGreaterFilter, DateTimeSmallerFilter, DateTimeBetweenFilter)
-        ),
-    ]
+    column_filters = post_filters()
     export_types = ["csv"]
     export_max_rows = 50_000
 
@@ -190,13 +323,21 @@ class PostView(SecuredModelView):
             abort(403)
         return response
 
+    def scope(self):
+        """Return the SQL condition for the rows of this view this person may see."""
+        return and_(
+            Post.kind == self.kind,
+            Post.status != PostStatus.TRASHED,
+            dashboard.post_scope(current_user),
+        )
+
     def get_query(self):
-        """Return the posts this person may see (authors: their own)."""
-        return super().get_query().filter(dashboard.post_scope(current_user))
+        """Return the posts this person may see (authors: their own); the trash is apart."""
+        return super().get_query().filter(self.scope())
 
     def get_count_query(self):
         """Count only the posts this person may see."""
-        return super().get_count_query().filter(dashboard.post_scope(current_user))
+        return super().get_count_query().filter(self.scope())
 
     def get_one(self, id):
         """Return the post for details, edit or delete; 404 if this person may not do that."""
@@ -227,10 +368,12 @@ class PostView(SecuredModelView):
     def create_form(self, obj=None):
         """Return the create form for this person; publishers' new posts default to themselves."""
         form = self._fields_for_role(super().create_form(obj))
+        del form["version"]
         if not is_form_submitted():
             form.submission.data = submissions.new_token()
             if "author" in form:
                 form.author.data = current_user._get_current_object()
+        self.apply_rescued(form, None)
         return form
 
     def edit_form(self, obj=None):
@@ -239,10 +382,16 @@ class PostView(SecuredModelView):
         del form["submission"]
         if "author" in form and obj is not None:
             form.author.query = dashboard.staff_users(include_id=obj.author_id)
+        if obj is not None and not is_form_submitted():
+            form.version.data = obj.version
+        self.apply_rescued(form, obj)
         return form
 
     def _fields_for_role(self, form):
         """Remove the fields this person may not set, so crafted values are never read."""
+        for name in self.fields_left_out:
+            if name in form:
+                del form[name]
         if not can_publish(current_user):
             for name in PUBLISHER_FIELDS:
                 if name in form:
@@ -257,6 +406,8 @@ class PostView(SecuredModelView):
                 submissions.claim(form.submission.data)
             except submissions.AlreadySubmitted as refused:
                 raise ValidationError(str(refused)) from None
+            model.kind = self.kind
+        old_status = None if is_created else g.get("cms_loaded_status")
         if not can_publish(user):
             if not is_created and not can_edit_post(user, model):
                 raise ValidationError(_("You may only change your own drafts."))
@@ -264,15 +415,180 @@ class PostView(SecuredModelView):
             model.status = PostStatus.DRAFT
             if is_created:
                 model.author = user
+        self.check_slug(model)
         # An excerpt equal to the one made from the old body was made by us, not typed.
         typed = (form.excerpt.data or "").strip()
         generated = make_excerpt(model.body_html or "")
         prepare_for_save(model, excerpt_given=bool(typed) and typed != generated)
+        event = workflow.form_event(old_status, model)
+        if request.form.get("workflow") == "submit":
+            # "Save and submit for review": the same checks as the workflow button.
+            try:
+                workflow.apply(model, "submit", user)
+            except workflow.TransitionRefused as refused:
+                raise ValidationError(str(refused)) from None
+        elif event:
+            revisions.mark(model, event)
+            if event == "submit":
+                model.review_note = ""
+
+    def check_slug(self, model) -> None:
+        """Refuse an address the site needs for itself (used by pages)."""
 
     def on_model_delete(self, model):
         """Refuse to delete a post this person may not change."""
         if not self.may_change(model):
             raise ValidationError(_("You may only delete your own drafts."))
+
+    # --- Saving without losing anyone's work ----------------------------------------------
+
+    def update_model(self, form, model) -> bool:
+        """Save the form unless the post changed since the form was loaded (no lost update).
+
+        The form carries the version it was loaded from. A newer version in the database means
+        someone else saved meanwhile: nothing is saved, the form keeps this person's text, and
+        the page says who changed it, when, and what. The UPDATE itself also names the version
+        (SQLAlchemy's version counter), so of saves racing on the same version exactly one
+        commits, on SQLite and PostgreSQL alike.
+        """
+        loaded = self._loaded_version(form)
+        g.cms_loaded_status = model.status
+        if loaded != model.version:
+            return self._refuse_stale(form, model)
+        try:
+            form.populate_obj(model)
+            self._on_model_change(form, model, False)
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            db.session.refresh(model)
+            return self._refuse_stale(form, model)
+        except Exception as ex:
+            if not self.handle_view_exception(ex):
+                raise
+            db.session.rollback()
+            return False
+        self.after_model_change(form, model, False)
+        return True
+
+    @staticmethod
+    def _loaded_version(form) -> int | None:
+        """Return the version number the form was loaded from (None if missing or junk)."""
+        return parse_version(form.version.data if "version" in form else None)
+
+    def submitted_snapshot(self, form, model) -> dict:
+        """Return what the form asks to save, as a revision snapshot (for comparisons)."""
+        data = revisions.snapshot(model)
+        for name in revisions.FIELDS:
+            if name in form and name not in ("author_id", "social_image_id"):
+                data[name] = form[name].data
+        if "tags" in form:
+            data["tags"] = [{"id": tag.id, "name": tag.name} for tag in form.tags.data or []]
+        return data
+
+    def _refuse_stale(self, form, model) -> bool:
+        """Refuse a save over a newer version, or accept it silently if it is a repeat."""
+        newest = revisions.latest(db.session, model.id)
+        mine = self.submitted_snapshot(form, model)
+        current = revisions.snapshot(model)
+        by_me = newest is not None and newest.created_by_id == current_user.id
+        ignored = {"status": None, "published_at": None, "excerpt": None, "slug": None}
+        mine_text = {**mine, "title": (mine["title"] or "").strip(), **ignored}
+        if by_me and revisions.same_content({**current, **ignored}, mine_text):
+            # A double-clicked or resent Save: the first one already stored this text.
+            return True
+        who = newest.created_by_name if newest and newest.created_by_name else _("someone")
+        when = format_when(newest.created_at) if newest else ""
+        flash(
+            _(
+                "%(name)s changed this item at %(when)s, after you opened it. Nothing was saved: "
+                "your text is still in the form below. Compare it with their version; saving "
+                "again replaces their version with yours (theirs stays in the history).",
+                name=who,
+                when=when,
+            ),
+            "error",
+        )
+        g.cms_conflict = {"by": who, "at": when, "current": current, "mine": mine}
+        # The next save is a deliberate choice made after seeing the difference.
+        form.version.data = model.version
+        return False
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        """Edit a post; a save refused as stale answers 409 Conflict with the form kept."""
+        response = super().edit_view()
+        if g.get("cms_conflict"):
+            response = make_response(response)
+            response.status_code = 409
+        return response
+
+    @expose("/delete/", methods=("POST",))
+    def delete_view(self):
+        """Move a post to the trash (nothing is deleted for good here)."""
+        return_url = get_redirect_target() or self.get_url(".index_view")
+        form = self.delete_form()
+        if not self.validate_form(form):
+            abort(400)
+        post = self.get_one(form.id.data)
+        try:
+            workflow.apply(post, "trash", current_user)
+        except workflow.TransitionRefused as refused:
+            flash(str(refused), "error")
+            return redirect(return_url)
+        audit.record("trash", post, audit.shorten(post.title))
+        db.session.commit()
+        flash(_("Moved to the trash. Editors can restore it from there."), "success")
+        return redirect(return_url)
+
+    @expose("/workflow/<int:id>/", methods=("POST",))
+    def workflow_view(self, id):
+        """Make one workflow move on a post from its edit page (submit, send back, ...)."""
+        post = self.get_query().filter(Post.id == id).one_or_none()
+        if post is None or not can_view_post(current_user, post):
+            abort(404)
+        name = request.form.get("transition", "")
+        if name not in workflow.TRANSITIONS:
+            abort(400)
+        if not workflow.allowed(current_user, post, name):
+            abort(403)
+        if parse_version(request.form.get("version")) != post.version:
+            abort(409)
+        note = request.form.get("note", "")[:2000]
+        try:
+            move = workflow.apply(post, name, current_user, note=note)
+        except workflow.TransitionRefused as refused:
+            flash(str(refused), "error")
+            return redirect(self.get_url(".edit_view", id=post.id))
+        audit.record(f"workflow:{name}", post, audit.shorten(note or post.title))
+        db.session.commit()
+        flash(_("Done: %(action)s.", action=move.label), "success")
+        target = ".edit_view" if self.may_change(post) else ".details_view"
+        return redirect(self.get_url(target, id=post.id))
+
+    def offers_submit(self, post) -> bool:
+        """Return whether the form gets "Save and submit for review" (authors' drafts)."""
+        if can_publish(current_user):
+            return False
+        return post is None or workflow.allowed(current_user, post, "submit")
+
+    def status_badge(self, post) -> Markup:
+        """Return the post's state as a badge (for templates)."""
+        return status_badge(post)
+
+    def conflict(self) -> dict | None:
+        """Return who saved over this form and the field differences, after a refused save."""
+        found = g.get("cms_conflict")
+        if not found:
+            return None
+        from cms.services import diff
+
+        return {**found, "changes": diff.compare(found["current"], found["mine"])}
+
+    def workflow_moves(self, post) -> list:
+        """Return the workflow buttons this person gets on the edit page of this post."""
+        shown = ("submit", "withdraw", "send_back")
+        return [move for move in workflow.available(current_user, post) if move.name in shown]
 
     # --- Bulk actions -------------------------------------------------------------------
 
@@ -281,6 +597,20 @@ class PostView(SecuredModelView):
         if name in ("publish", "unpublish") and not can_publish(current_user):
             return False
         return super().is_action_allowed(name)
+
+    def _move_selected(self, ids, name: str) -> int:
+        """Make one workflow move on every selected post, all or none; return how many."""
+        posts = self.rows_for_action(ids)
+        user = current_user._get_current_object()
+        if not all(workflow.allowed(user, post, name) for post in posts):
+            # Nothing changes when one of them may not make this move.
+            abort(403)
+        for post in posts:
+            before = post.status
+            workflow.apply(post, name, user)
+            audit.record(f"bulk:{name}", post, f"status: {before} -> {post.status}")
+        db.session.commit()
+        return len(posts)
 
     def handle_action(self, return_view=None):
         """Refuse unknown (400) or forbidden (403) bulk actions instead of ignoring them."""
@@ -299,42 +629,41 @@ class PostView(SecuredModelView):
             abort(404)
         return posts
 
-    @action("delete", _l("Delete"), _l("Delete the selected posts?"))
+    @action("delete", _l("Move to trash"), _l("Move the selected items to the trash?"))
     def action_delete(self, ids):
-        """Delete the selected posts, all or none, if this person may change each of them."""
-        posts = self.rows_for_action(ids)
-        if not all(self.may_change(post) for post in posts):
-            abort(404)
-        for post in posts:
-            audit.record("bulk:delete", post, audit.shorten(post.title))
-            db.session.delete(post)
-        db.session.commit()
-        flash(ngettext("%(num)d post deleted.", "%(num)d posts deleted.", len(posts)), "success")
+        """Move the selected posts to the trash, all or none."""
+        count = self._move_selected(ids, "trash")
+        flash(
+            ngettext(
+                "%(num)d item moved to the trash.", "%(num)d items moved to the trash.", count
+            ),
+            "success",
+        )
+
+    @action("submit", _l("Submit for review"), _l("Submit the selected drafts for review?"))
+    def action_submit(self, ids):
+        """Submit the selected drafts for review."""
+        count = self._move_selected(ids, "submit")
+        flash(
+            ngettext("%(num)d item submitted for review.", "%(num)d items submitted.", count),
+            "success",
+        )
 
     @action("publish", _l("Publish"), _l("Publish the selected posts?"))
     def action_publish(self, ids):
         """Publish the selected posts (now, unless they have a publication time)."""
-        count = self._set_status(ids, PostStatus.PUBLISHED)
+        if not can_publish(current_user):
+            abort(403)
+        count = self._move_selected(ids, "publish")
         flash(ngettext("%(num)d post published.", "%(num)d posts published.", count), "success")
 
     @action("unpublish", _l("Unpublish"), _l("Turn the selected posts back into drafts?"))
     def action_unpublish(self, ids):
         """Turn the selected posts back into drafts."""
-        count = self._set_status(ids, PostStatus.DRAFT)
-        flash(ngettext("%(num)d post unpublished.", "%(num)d posts unpublished.", count), "success")
-
-    def _set_status(self, ids, status: PostStatus) -> int:
-        """Set the status of the selected posts (checking the right again); return how many."""
         if not can_publish(current_user):
             abort(403)
-        posts = self.rows_for_action(ids)
-        action = "bulk:publish" if status == PostStatus.PUBLISHED else "bulk:unpublish"
-        for post in posts:
-            audit.record(action, post, f"status: {post.status} -> {status.value}")
-            post.status = status
-            prepare_for_save(post)
-        db.session.commit()
-        return len(posts)
+        count = self._move_selected(ids, "unpublish")
+        flash(ngettext("%(num)d post unpublished.", "%(num)d posts unpublished.", count), "success")
 
     # --- Preview and export -----------------------------------------------------------
 
@@ -382,16 +711,22 @@ class PostView(SecuredModelView):
     }
 
 
+def parse_version(raw) -> int | None:
+    """Return a version number sent by a form; None for anything but a plain number."""
+    text = str(raw if raw is not None else "").strip()
+    return int(text) if ROW_ID.match(text) else None
+
+
 def status_badge(post) -> Markup:
-    """Return the post's status as a small label: draft, published, or scheduled."""
-    if post.status != PostStatus.PUBLISHED:
-        return Markup('<span class="badge badge-secondary">{}</span>').format(_("Draft"))
-    if post.published_at and post.published_at > utcnow():
-        return Markup('<span class="badge badge-info">{}</span>').format(_("Scheduled"))
-    return Markup('<span class="badge badge-success">{}</span>').format(_("Published"))
+    """Return the post's state as a small label: draft, in review, scheduled, published, ..."""
+    state = post.state
+    return Markup('<span class="badge badge-{}">{}</span>').format(
+        STATE_BADGES[state], STATE_LABELS[state]
+    )
 
 
 def post_link(post) -> str:
     """Return the dashboard address of a post for the current person (edit or details)."""
-    endpoint = "posts.edit_view" if can_edit_post(current_user, post) else "posts.details_view"
-    return url_for(endpoint, id=post.id)
+    view = "pages" if post.kind == PostKind.PAGE else "posts"
+    action = "edit_view" if can_edit_post(current_user, post) else "details_view"
+    return url_for(f"{view}.{action}", id=post.id)

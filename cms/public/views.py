@@ -2,20 +2,55 @@
 
 import re
 
-from flask import abort, current_app, make_response, render_template, request, send_file
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+from werkzeug.routing import BaseConverter, ValidationError
 
 from cms.extensions import db
-from cms.models import File, Post, Tag, User
+from cms.models import File, Post, PostKind, SlugRedirect, Tag, User
 from cms.public import bp
-from cms.services.posts import visible_posts
+from cms.services.navigation import menu_items
+from cms.services.posts import is_visible, visible_posts
 from cms.services.previews import post_for_token
+from cms.services.seo import seo_for
+from cms.services.slugs import FUTURE_SEGMENTS, reserved_segments
 from cms.services.storage import InvalidName, get_storage
 
 # Page numbers beyond this are not a real archive; refuse them rather than scan.
 MAX_PAGE = 100_000
 # ASCII digits only: str.isdigit() also accepts "²" and "١", which int() rejects or reads.
 NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+class PageSlugConverter(BaseConverter):
+    """A page's address: one path segment that no route of the site (or a planned one) uses.
+
+    A reserved word does not match at all, so /language still answers 405 to a GET and a page
+    can never hide a route, whatever its slug.
+    """
+
+    regex = r"[A-Za-z0-9_-]{1,200}"
+
+    def to_python(self, value: str) -> str:
+        if value.lower() in reserved_segments(self.map) | FUTURE_SEGMENTS:
+            raise ValidationError()
+        return value
+
+
+# Registered before the routes below are added to the app's URL map.
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("page", PageSlugConverter))
+# The menu is read only by the pages that show it (layout.html), once per request.
+bp.add_app_template_global(menu_items, "menu_items")
 
 
 def _page_number() -> int:
@@ -46,22 +81,57 @@ def index():
     return render_template("public/index.html", posts=posts, page=page, has_next=has_next)
 
 
+def _redirect_from_old_slug(kind: str, slug: str):
+    """Answer 301 to the current address of the item that had this slug, if readers see it."""
+    target = db.session.scalars(
+        select(Post)
+        .join(SlugRedirect, SlugRedirect.post_id == Post.id)
+        .where(SlugRedirect.kind == kind, SlugRedirect.slug == slug)
+        .where(or_(is_visible(PostKind.POST), is_visible(PostKind.PAGE)))
+    ).first()
+    if target is None:
+        abort(404)
+    endpoint = "public.page" if target.kind == PostKind.PAGE else "public.post"
+    return redirect(url_for(endpoint, slug=target.slug), code=301)
+
+
+def _render_item(item: Post, preview: bool = False) -> str:
+    """Render a post or a page with its head tags."""
+    template = "public/page.html" if item.kind == PostKind.PAGE else "public/post.html"
+    return render_template(template, post=item, preview=preview, seo=seo_for(item, preview))
+
+
 @bp.get("/posts/<slug>")
 def post(slug: str):
-    """Show one published post."""
-    item = db.session.scalars(visible_posts().where(Post.slug == slug)).first()
+    """Show one published post; an old address of one answers 301."""
+    item = db.session.scalars(
+        visible_posts().where(Post.slug == slug).options(joinedload(Post.social_image))
+    ).first()
     if item is None:
-        abort(404)
-    return render_template("public/post.html", post=item)
+        return _redirect_from_old_slug(PostKind.POST, slug)
+    return _render_item(item)
+
+
+@bp.get("/<page:slug>")
+def page(slug: str):
+    """Show one published page (About, Contact); an old address of one answers 301."""
+    item = db.session.scalars(
+        select(Post)
+        .where(is_visible(PostKind.PAGE), Post.slug == slug)
+        .options(joinedload(Post.social_image))
+    ).first()
+    if item is None:
+        return _redirect_from_old_slug(PostKind.PAGE, slug)
+    return _render_item(item)
 
 
 @bp.get("/preview/<token>")
 def preview(token: str):
-    """Show any post, published or not, to whoever holds a valid preview link."""
+    """Show any post or page, published or not, to whoever holds a valid preview link."""
     item = post_for_token(token)
     if item is None:
         abort(404)
-    response = make_response(render_template("public/post.html", post=item, preview=True))
+    response = make_response(_render_item(item, preview=True))
     # The link is the key: keep it out of search engines, caches and other sites' logs.
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store"

@@ -9,6 +9,8 @@ import logging
 
 from flask import g, has_request_context, request
 from flask_security import current_user
+from sqlalchemy import event as orm_events
+from sqlalchemy.orm import Session
 
 from cms.extensions import db
 from cms.models import AuditEvent
@@ -71,15 +73,21 @@ def record(action: str, obj=None, summary: str = "", actor=None, object_type=Non
 
 def commit_pending() -> None:
     """Commit the audit events recorded during this request that are not yet stored."""
+    # Cleared by every commit (see _committed): still set means events wait, flushed or not.
     if not g.pop("audit_pending", False):
-        return
-    if not any(isinstance(item, AuditEvent) for item in db.session.new):
         return
     try:
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+
+
+@orm_events.listens_for(Session, "after_commit")
+def _committed(session) -> None:
+    """Everything recorded so far in this request is stored now."""
+    if has_request_context():
+        g.pop("audit_pending", None)
 
 
 def describe(value) -> str:

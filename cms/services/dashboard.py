@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, case, extract, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from cms.extensions import db
-from cms.models import File, Post, PostStatus, Role, Tag, User, utcnow
+from cms.models import File, Post, PostKind, PostStatus, Role, Tag, User, utcnow
 from cms.services.roles import STAFF, can_manage_content
 
 CHART_MONTHS = 12
@@ -44,6 +44,12 @@ def author_choices(user) -> list[tuple[int, str]]:
     return [(person.id, person.name) for person in staff_users()]
 
 
+def image_files() -> list[File]:
+    """Return the image files, newest first (choices for a social media image)."""
+    query = select(File).where(File.content_type.like("image/%")).order_by(File.created_at.desc())
+    return list(db.session.scalars(query))
+
+
 def all_tags() -> list[Tag]:
     """Return every tag, by name."""
     return list(db.session.scalars(select(Tag).order_by(Tag.name)))
@@ -61,11 +67,12 @@ class PostCounts:
     draft: int = 0
     published: int = 0
     scheduled: int = 0
+    review: int = 0
 
     @property
     def total(self) -> int:
         """Return the number of posts counted."""
-        return self.draft + self.published + self.scheduled
+        return self.draft + self.published + self.scheduled + self.review
 
 
 def _count_where(condition):
@@ -82,20 +89,54 @@ def post_counts(user, now: datetime | None = None) -> PostCounts:
     scheduled = published & (Post.published_at > now)
 
     row = db.session.execute(
-        select(_count_where(~published), _count_where(live), _count_where(scheduled)).where(
-            post_scope(user)
-        )
+        select(
+            _count_where(Post.status == PostStatus.DRAFT),
+            _count_where(live),
+            _count_where(scheduled),
+            _count_where(Post.status == PostStatus.REVIEW),
+        ).where(post_scope(user), Post.kind == PostKind.POST)
     ).one()
-    return PostCounts(draft=int(row[0]), published=int(row[1]), scheduled=int(row[2]))
+    return PostCounts(
+        draft=int(row[0]), published=int(row[1]), scheduled=int(row[2]), review=int(row[3])
+    )
 
 
 def recent_posts(user, limit: int = 6) -> list[Post]:
     """Return the posts this person may see, most recently changed first."""
     query = (
         select(Post)
-        .where(post_scope(user))
+        .where(post_scope(user), Post.status != PostStatus.TRASHED)
         .options(selectinload(Post.author))
         .order_by(Post.updated_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def scheduled_next(user, limit: int = 5, now: datetime | None = None) -> list[Post]:
+    """Return the posts and pages that will appear next, soonest first."""
+    now = now or utcnow()
+    query = (
+        select(Post)
+        .where(
+            post_scope(user),
+            Post.status == PostStatus.PUBLISHED,
+            Post.published_at > now,
+        )
+        .options(selectinload(Post.author))
+        .order_by(Post.published_at, Post.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def waiting_for_review(user, limit: int = 10) -> list[Post]:
+    """Return what waits for an editor, oldest first (authors: their own)."""
+    query = (
+        select(Post)
+        .where(post_scope(user), Post.status == PostStatus.REVIEW)
+        .options(selectinload(Post.author))
+        .order_by(Post.updated_at, Post.id)
         .limit(limit)
     )
     return list(db.session.scalars(query))
@@ -135,6 +176,7 @@ def published_per_month(now: datetime | None = None, months: int = CHART_MONTHS)
     rows = db.session.execute(
         select(year, month, func.count(Post.id))
         .where(
+            Post.kind == PostKind.POST,
             Post.status == PostStatus.PUBLISHED,
             Post.published_at >= first,
             Post.published_at <= now,

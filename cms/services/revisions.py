@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask import current_app, has_app_context, has_request_context
 from flask_security import current_user
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from cms.models import Post, Revision
@@ -127,15 +127,42 @@ def _prune(session: Session, post: Post, number: int) -> None:
         )
 
 
+TOUCHED = "cms_touched_posts"
+
+
 @event.listens_for(Session, "before_flush")
-def _revisions_before_flush(session: Session, flush_context, instances) -> None:
-    """Record a revision of every new or changed post about to be written."""
+def _remember_changed_posts(session: Session, flush_context, instances) -> None:
+    """Note every new or changed post; its revision is recorded once, when the work commits.
+
+    Not here: a flush can happen halfway through filling a form (autoflush), and one save
+    must make one revision of the finished state.
+    """
+    touched = session.info.setdefault(TOUCHED, set())
+    for item in list(session.new) + list(session.dirty):
+        if isinstance(item, Post):
+            touched.add(item)
+
+
+@event.listens_for(Session, "before_commit")
+def _revisions_before_commit(session: Session) -> None:
+    """Record a revision of every post this transaction created or changed."""
     from cms.models import utcnow
 
+    session.flush()
+    touched = session.info.pop(TOUCHED, set())
     now = utcnow()
-    for item in list(session.new) + list(session.dirty):
-        if isinstance(item, Post) and item not in session.deleted and item.title is not None:
-            _record(session, item, now)
+    for item in touched:
+        if item in session and item not in session.deleted and item.title is not None:
+            state = inspect(item)
+            if not state.was_deleted and not state.detached:
+                _record(session, item, now)
+
+
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_commit")
+def _forget_changed_posts(session: Session) -> None:
+    """Start the next transaction with nothing noted."""
+    session.info.pop(TOUCHED, None)
 
 
 def count(post: Post) -> int:
@@ -143,3 +170,108 @@ def count(post: Post) -> int:
     from cms.extensions import db
 
     return db.session.scalar(select(func.count(Revision.id)).where(Revision.post_id == post.id))
+
+
+# --- Restoring ---------------------------------------------------------------------------------
+
+import re  # noqa: E402  (kept with the code that uses it)
+from typing import NamedTuple  # noqa: E402
+
+# The note of a restore's revision: "revision:3" (all fields) or "revision:3:title" (one field);
+# language-neutral, so the history shows it in each reader's language.
+RESTORE_NOTE = re.compile(r"^revision:([1-9][0-9]{0,8})(?::([a-z_]+))?$")
+
+
+class Restored(NamedTuple):
+    """What a restore did: the fields it changed, and those it could not give back."""
+
+    changed: list[str]
+    # social_image_id when that file was deleted meanwhile (the post keeps its current image).
+    skipped: list[str]
+
+
+def restore_note(revision: Revision, field: str | None = None) -> str:
+    """Return the note stored with a restore of this revision (or of one of its fields)."""
+    return f"revision:{revision.number}" + (f":{field}" if field else "")
+
+
+def parse_restore_note(note: str) -> tuple[int, str | None] | None:
+    """Return (revision number, field or None) of a restore's note; None for other notes."""
+    match = RESTORE_NOTE.match(note or "")
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2)
+
+
+def _restored_tags(session: Session, stored: list) -> list:
+    """Return the tags of a revision: by id while the tag exists, else (again) by name."""
+    from cms.models import Tag
+    from cms.services.slugs import unique_slug
+
+    tags = []
+    with session.no_autoflush:
+        for item in stored or []:
+            tag = session.get(Tag, item.get("id")) if item.get("id") else None
+            name = str(item.get("name") or "").strip()[:64]
+            if tag is None and name:
+                tag = session.scalars(select(Tag).where(Tag.name == name)).first()
+                if tag is None:
+                    tag = Tag(name=name, slug=unique_slug(Tag, name, None, "tag"))
+                    session.add(tag)
+            if tag is not None and tag not in tags:
+                tags.append(tag)
+    # In the order the post's relationship loads them.
+    return sorted(tags, key=lambda tag: tag.name)
+
+
+def restore(post: Post, revision: Revision, fields=None, user=None) -> Restored:
+    """Give a post back the content of one of its revisions (all RESTORABLE fields, or `fields`).
+
+    The text comes back exactly as it was stored; status and times stay as they are now. The
+    next revision is marked as a restore, an audit event is added; the caller commits. Nothing
+    is marked or recorded when the post already has that content.
+    """
+    from cms.extensions import db
+    from cms.models import File
+    from cms.services import audit
+    from cms.services.posts import prepare_for_save
+    from cms.services.rendering import make_excerpt
+
+    if revision.post_id != post.id:
+        raise ValueError("the revision belongs to another post")
+    names = list(RESTORABLE if fields is None else fields)
+    unknown = [name for name in names if name not in RESTORABLE]
+    if unknown:
+        raise ValueError(f"not restorable: {', '.join(unknown)}")
+    session = db.session
+    before = snapshot(post)
+    # An excerpt that was made from the body follows a restored body; a typed one stays.
+    excerpt_typed = (post.excerpt or "").strip() != make_excerpt(post.body_html or "")
+    changed, skipped = [], []
+    for name in names:
+        if name == "tags":
+            if sorted(t["name"] for t in revision.tags or []) != sorted(
+                t["name"] for t in before["tags"]
+            ):
+                post.tags = _restored_tags(session, revision.tags)
+                changed.append(name)
+            continue
+        value = getattr(revision, name)
+        if name == "social_image_id" and value is not None:
+            with session.no_autoflush:
+                exists = session.get(File, value) is not None
+            if not exists:
+                skipped.append(name)
+                continue
+        if value != before[name]:
+            setattr(post, name, value)
+            changed.append(name)
+    if not changed:
+        return Restored([], skipped)
+    excerpt_given = "excerpt" in names or excerpt_typed or "body_md" not in changed
+    prepare_for_save(post, excerpt_given=excerpt_given)
+    field = names[0] if fields is not None and len(names) == 1 else None
+    mark(post, "restore", restore_note(revision, field))
+    what = f"{field} from revision {revision.number}" if field else f"revision {revision.number}"
+    audit.record("restore", post, f"{what}: {', '.join(changed)}", actor=user)
+    return Restored(changed, skipped)

@@ -55,10 +55,15 @@ def can_view_post(user, post) -> bool:
 
 
 def can_edit_post(user, post) -> bool:
-    """Return whether the user may change or delete this post (authors: own drafts only)."""
+    """Return whether the user may change this post (authors: own drafts only).
+
+    Nothing in the trash is edited: it is restored first.
+    """
+    if post.status == PostStatus.TRASHED:
+        return False
     if can_manage_content(user):
         return True
-    # Once an editor has published it, an author's post is theirs to read, not to change.
+    # Once submitted for review, an author's post is theirs to read, not to change.
     return can_view_post(user, post) and post.status == PostStatus.DRAFT
 
 

@@ -7,7 +7,17 @@ from slugify import slugify
 from sqlalchemy import func, insert, select
 
 from cms.extensions import db
-from cms.models import Post, PostStatus, Tag, User, post_tags, utcnow
+from cms.models import (
+    NavItem,
+    Post,
+    PostKind,
+    PostStatus,
+    Revision,
+    Tag,
+    User,
+    post_tags,
+    utcnow,
+)
 from cms.services.accounts import create_account, generate_password
 from cms.services.posts import prepare_for_save
 from cms.services.rendering import make_excerpt, render_markdown
@@ -68,6 +78,18 @@ DEMO_POSTS = [
         ["Getting started", "Markdown"],
     ),
 ]
+# Standalone pages, linked from the site's menu in this order.
+DEMO_PAGES = [
+    (
+        "About",
+        "This site is run with a Python CMS. Editors change this page in the dashboard under "
+        "*Pages*; its place in the menu is set under *Navigation*.",
+    ),
+    (
+        "Contact",
+        "Write to us at [hello@example.com](mailto:hello@example.com).",
+    ),
+]
 
 
 def _paragraph(rng: random.Random) -> str:
@@ -97,8 +119,15 @@ def get_or_create_tags(names) -> list[Tag]:
     return [existing[name] for name in names]
 
 
+# Fields of a seeded post that its first revision repeats.
+REVISION_COPY = ("title", "slug", "body_md", "excerpt", "status", "published_at", "author_id")
+
+
 def create_demo_content(author: User) -> int:
-    """Add the welcome posts (published) if there are no posts yet; return how many."""
+    """Add the welcome posts and the About and Contact pages if there is no content yet.
+
+    Return how many were added.
+    """
     if db.session.scalar(select(func.count(Post.id))):
         return 0
     now = utcnow()
@@ -114,7 +143,20 @@ def create_demo_content(author: User) -> int:
         prepare_for_save(post)
         db.session.add(post)
         db.session.flush()
-    return len(DEMO_POSTS)
+    for position, (title, body) in enumerate(DEMO_PAGES, start=1):
+        page = Post(
+            kind=PostKind.PAGE,
+            title=title,
+            body_md=body,
+            status=PostStatus.PUBLISHED,
+            published_at=now,
+            author=author,
+        )
+        prepare_for_save(page)
+        db.session.add(page)
+        db.session.add(NavItem(label=title, page=page, position=position * 10))
+        db.session.flush()
+    return len(DEMO_POSTS) + len(DEMO_PAGES)
 
 
 def seed_posts(count: int, seed: int = 1, batch: int = 1000) -> int:
@@ -178,6 +220,23 @@ def seed_posts(count: int, seed: int = 1, batch: int = 1000) -> int:
                 {"post_id": pid, "tag_id": tag.id}
                 for pid, chosen in zip(ids, links, strict=True)
                 for tag in chosen
+            ],
+        )
+        # Bulk inserts skip the ORM's revision recording: each post gets its first one here.
+        db.session.execute(
+            insert(Revision),
+            [
+                {
+                    "post_id": pid,
+                    "number": 1,
+                    "tags": [{"id": tag.id, "name": tag.name} for tag in chosen],
+                    "event": "import",
+                    "note": "",
+                    "created_by_name": "",
+                    **{key: row[key] for key in REVISION_COPY},
+                    "created_at": row["updated_at"],
+                }
+                for pid, row, chosen in zip(ids, rows, links, strict=True)
             ],
         )
         made += len(rows)

@@ -111,7 +111,7 @@ def test_author_can_read_but_not_change_own_published_post(browser, login_as):
     crafted = {"csrf_token": token, "title": "Changed", "body_md": "changed"}
     assert browser.client.post(edit_url(post), data=crafted).status_code == 404
     assert delete_row(browser, LIST, post.id).status_code == 404
-    assert bulk_action(browser, LIST, "delete", [post.id]).status_code == 404
+    assert bulk_action(browser, LIST, "delete", [post.id]).status_code == 403
     listing = text(browser.get(LIST))
     assert f'href="/admin/posts/details/?id={post.id}' in listing
     assert f"/admin/posts/edit/?id={post.id}" not in listing
@@ -120,12 +120,14 @@ def test_author_can_read_but_not_change_own_published_post(browser, login_as):
     assert db.session.get(Post, post.id).title == "Published by an editor"
 
 
-def test_author_deletes_own_draft(browser, login_as):
+def test_author_deletes_own_draft_into_the_trash(browser, login_as):
     author = login_as("author")
     post = make_post(author, status=PostStatus.DRAFT)
     ident = post.id
     assert delete_row(browser, LIST, ident).status_code == 302
-    assert not row_exists(Post, ident)
+    db.session.expire_all()
+    assert db.session.get(Post, ident).status == PostStatus.TRASHED
+    assert f"id={ident}" not in text(browser.get(LIST))
 
 
 def test_author_cannot_publish_with_a_bulk_action(browser, login_as):
