@@ -3,7 +3,8 @@
 from flask_babel import gettext as _
 from wtforms.validators import ValidationError
 
-from cms.admin.posts import PostView, post_filters
+from cms.admin.post_filters import post_filters
+from cms.admin.posts import PostView
 from cms.models import PostKind
 from cms.services.slugs import is_reserved_page_slug, make_slug
 

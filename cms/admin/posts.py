@@ -1,7 +1,5 @@
 """Posts: editors and admins see all and publish; authors write and change their own drafts."""
 
-from urllib.parse import urlsplit
-
 from flask import (
     abort,
     flash,
@@ -15,14 +13,6 @@ from flask import (
 )
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
-from flask_admin.contrib.sqla.filters import (
-    DateTimeBetweenFilter,
-    DateTimeGreaterFilter,
-    DateTimeSmallerFilter,
-    FilterEqual,
-)
-from flask_admin.form import BaseForm, DateTimeField, Select2Widget
 from flask_admin.helpers import get_redirect_target, is_form_submitted
 from flask_admin.model.template import ViewPopupRowAction, ViewRowAction
 from flask_babel import gettext as _
@@ -30,17 +20,24 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_security import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, or_
+from sqlalchemy import and_
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import ValidationError
 
 from cms.admin.base import ROW_ID, SecuredModelView, format_when, parse_id, when_column
+from cms.admin.post_filters import post_filters
+from cms.admin.post_forms import (
+    MAX_BODY_LENGTH,
+    PUBLISHER_FIELDS,
+    STATE_BADGES,
+    STATE_LABELS,
+    PostForm,
+)
 from cms.admin.presence import PresenceMixin
 from cms.admin.rescue import RescueMixin
 from cms.admin.revisions import RevisionsMixin
 from cms.extensions import db
-from cms.models import Post, PostKind, PostState, PostStatus, Tag, utcnow
+from cms.models import Post, PostKind, PostStatus
 from cms.services import audit, dashboard, revisions, submissions, workflow
 from cms.services.posts import prepare_for_save
 from cms.services.previews import preview_url
@@ -52,217 +49,6 @@ from cms.services.roles import (
     can_publish,
     can_view_post,
 )
-
-STATUS_CHOICES = [
-    (PostStatus.DRAFT.value, _l("Draft")),
-    (PostStatus.REVIEW.value, _l("In review")),
-    (PostStatus.PUBLISHED.value, _l("Published")),
-]
-# What the lists show and filter by: the status with the clock applied.
-STATE_LABELS = {
-    PostState.DRAFT: _l("Draft"),
-    PostState.REVIEW: _l("In review"),
-    PostState.SCHEDULED: _l("Scheduled"),
-    PostState.PUBLISHED: _l("Published"),
-    PostState.EXPIRED: _l("Unpublished by time"),
-    PostState.TRASHED: _l("In the trash"),
-}
-STATE_BADGES = {
-    PostState.DRAFT: "secondary",
-    PostState.REVIEW: "warning",
-    PostState.SCHEDULED: "info",
-    PostState.PUBLISHED: "success",
-    PostState.EXPIRED: "dark",
-    PostState.TRASHED: "danger",
-}
-# Fields only people who may publish ever get; they are removed from authors' forms.
-PUBLISHER_FIELDS = ("status", "published_at", "unpublish_at", "author")
-# Longest Markdown body accepted, in characters (saving and previewing).
-MAX_BODY_LENGTH = 200_000
-
-
-class PostForm(BaseForm):
-    """The post form; the view removes the publisher fields for authors."""
-
-    # One-time token of a new post's form: a double-clicked Save creates one post.
-    submission = HiddenField()
-    # The version the edit form was loaded from: saving over a newer one is refused.
-    version = HiddenField()
-    title = StringField(_l("Title"), [InputRequired(), Length(max=200)])
-    slug = StringField(
-        _l("Address"),
-        [Optional(), Length(max=180)],
-        description=_l("The last part of the post's URL; made from the title when empty."),
-    )
-    body_md = TextAreaField(_l("Body (Markdown)"), [Length(max=MAX_BODY_LENGTH)])
-    excerpt = TextAreaField(
-        _l("Excerpt"),
-        [Optional(), Length(max=2000)],
-        description=_l("Shown in lists; the first words of the body when empty."),
-        render_kw={"rows": 3},
-    )
-    tags = QuerySelectMultipleField(
-        _l("Tags"), query_factory=dashboard.all_tags, widget=Select2Widget(multiple=True)
-    )
-    status = SelectField(_l("Status"), choices=STATUS_CHOICES, default=PostStatus.DRAFT.value)
-    published_at = DateTimeField(
-        _l("Publication time"),
-        [Optional()],
-        description=_l("In UTC. Empty: now, when published. A future time schedules the post."),
-    )
-    unpublish_at = DateTimeField(
-        _l("Unpublish time"),
-        [Optional()],
-        description=_l("In UTC. Optional: readers stop seeing it at this time."),
-    )
-    author = QuerySelectField(
-        _l("Author"),
-        [InputRequired()],
-        query_factory=dashboard.staff_users,
-        get_label=lambda user: f"{user.name} <{user.email}>",
-        widget=Select2Widget(),
-    )
-    meta_title = StringField(
-        _l("Title for search engines"),
-        [Optional(), Length(max=200)],
-        description=_l("Shown in the browser tab and search results; the title when empty."),
-    )
-    meta_description = TextAreaField(
-        _l("Description for search engines"),
-        [Optional(), Length(max=320)],
-        description=_l("A sentence or two for search results; the excerpt when empty."),
-        render_kw={"rows": 2},
-    )
-    canonical_url = StringField(
-        _l("Canonical address"),
-        [Optional(), Length(max=500)],
-        description=_l("Only if the original lives elsewhere: its full https:// address."),
-    )
-    social_image = QuerySelectField(
-        _l("Image for social media"),
-        [Optional()],
-        query_factory=dashboard.image_files,
-        get_label=lambda file: file.original_name,
-        allow_blank=True,
-        blank_text="—",
-        widget=Select2Widget(),
-    )
-
-    def populate_obj(self, obj) -> None:
-        """Copy the fields onto the post, except the form's own bookkeeping.
-
-        Writing `version` would set the post's version counter instead of letting the UPDATE
-        raise it (and check it).
-        """
-        for name, field in self._fields.items():
-            if name not in ("version", "submission"):
-                field.populate_obj(obj, name)
-
-    def validate_canonical_url(self, field) -> None:
-        """Accept only a full http(s) address."""
-        value = (field.data or "").strip()
-        field.data = value
-        if value and (
-            urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc
-        ):
-            raise ValidationError(_("Please enter a full address starting with https://."))
-
-    def validate_unpublish_at(self, field) -> None:
-        """An unpublish time must come after the publication time."""
-        published = self.published_at.data if "published_at" in self else None
-        if field.data and published and field.data <= published:
-            raise ValidationError(_("The unpublish time must be after the publication time."))
-
-
-class QueryOptions:
-    """Filter choices read from the database at each request (filters are built at start)."""
-
-    def __init__(self, load):
-        """Remember the function that loads the (value, label) pairs."""
-        self.load = load
-
-    def __bool__(self) -> bool:
-        """Say "there are options" without a query: Flask-Admin asks this at start."""
-        return True
-
-    def __iter__(self):
-        """Load the options now, inside the request."""
-        return iter(self.load())
-
-
-class ChoiceFilter(FilterEqual):
-    """An equality filter that accepts only one of its options."""
-
-    def validate(self, value) -> bool:
-        """Return whether `value` is one of the options."""
-        return value in {str(key) for key, _label in self.get_options(None) or ()}
-
-
-def state_condition(state: str):
-    """Return the SQL condition for posts in one state (the clock applied, as readers see)."""
-    now = utcnow()
-    published = Post.status == PostStatus.PUBLISHED
-    started = or_(Post.published_at.is_(None), Post.published_at <= now)
-    ended = and_(Post.unpublish_at.is_not(None), Post.unpublish_at <= now)
-    return {
-        PostState.SCHEDULED: and_(published, Post.published_at > now),
-        PostState.PUBLISHED: and_(published, started, ~ended),
-        PostState.EXPIRED: and_(published, started, ended),
-    }.get(state, Post.status == state)
-
-
-class StateFilter(ChoiceFilter):
-    """Filter by state: draft, in review, scheduled, published, unpublished by time."""
-
-    def apply(self, query, value, alias=None):
-        """Keep the posts in that state now."""
-        return query.filter(state_condition(value))
-
-
-class RelatedFilter(FilterEqual):
-    """An equality filter on a related row, chosen by id from options read per request."""
-
-    def __init__(self, column, name, condition, load_options):
-        """Filter `column` by `condition(id)`; `load_options` lists the (id, name) choices."""
-        super().__init__(column, name, options=QueryOptions(load_options))
-        self.condition = condition
-
-    def clean(self, value) -> int:
-        """Return the id; junk raises ValueError, which Flask-Admin reports as invalid."""
-        if not ROW_ID.match(str(value)):
-            raise ValueError(value)
-        return int(value)
-
-    def apply(self, query, value, alias=None):
-        """Keep the rows that meet the condition for this id."""
-        return query.filter(self.condition(value))
-
-
-def post_filters(with_tags: bool = True) -> list:
-    """Return fresh list filters: state, author, tag (posts only) and publication time."""
-    filters = [
-        StateFilter(Post.status, _l("Status"), options=list(STATE_LABELS.items())[:-1]),
-        RelatedFilter(
-            Post.author_id,
-            _l("Author"),
-            lambda ident: Post.author_id == ident,
-            lambda: dashboard.author_choices(current_user),
-        ),
-    ]
-    if with_tags:
-        filters.append(
-            RelatedFilter(
-                Post.id,
-                _l("Tag"),
-                lambda ident: Post.tags.any(Tag.id == ident),
-                dashboard.tag_choices,
-            )
-        )
-    filters += [
-        kind(Post.published_at, _l("Publication time"))
-        for kind in (DateTimeGreaterFilter, DateTimeSmallerFilter, DateTimeBetweenFilter)
-    ]
-    return filters
 
 
 class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):

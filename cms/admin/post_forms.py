@@ -1,0 +1,133 @@
+"""The post and page form, and the status names and badges the dashboard shows."""
+
+from urllib.parse import urlsplit
+
+from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
+from flask_admin.form import BaseForm, DateTimeField, Select2Widget
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from cms.models import PostState, PostStatus
+from cms.services import dashboard
+
+STATUS_CHOICES = [
+    (PostStatus.DRAFT.value, _l("Draft")),
+    (PostStatus.REVIEW.value, _l("In review")),
+    (PostStatus.PUBLISHED.value, _l("Published")),
+]
+# What the lists show and filter by: the status with the clock applied.
+STATE_LABELS = {
+    PostState.DRAFT: _l("Draft"),
+    PostState.REVIEW: _l("In review"),
+    PostState.SCHEDULED: _l("Scheduled"),
+    PostState.PUBLISHED: _l("Published"),
+    PostState.EXPIRED: _l("Unpublished by time"),
+    PostState.TRASHED: _l("In the trash"),
+}
+STATE_BADGES = {
+    PostState.DRAFT: "secondary",
+    PostState.REVIEW: "warning",
+    PostState.SCHEDULED: "info",
+    PostState.PUBLISHED: "success",
+    PostState.EXPIRED: "dark",
+    PostState.TRASHED: "danger",
+}
+# Fields only people who may publish ever get; they are removed from authors' forms.
+PUBLISHER_FIELDS = ("status", "published_at", "unpublish_at", "author")
+# Longest Markdown body accepted, in characters (saving and previewing).
+MAX_BODY_LENGTH = 200_000
+
+
+class PostForm(BaseForm):
+    """The post form; the view removes the publisher fields for authors."""
+
+    # One-time token of a new post's form: a double-clicked Save creates one post.
+    submission = HiddenField()
+    # The version the edit form was loaded from: saving over a newer one is refused.
+    version = HiddenField()
+    title = StringField(_l("Title"), [InputRequired(), Length(max=200)])
+    slug = StringField(
+        _l("Address"),
+        [Optional(), Length(max=180)],
+        description=_l("The last part of the post's URL; made from the title when empty."),
+    )
+    body_md = TextAreaField(_l("Body (Markdown)"), [Length(max=MAX_BODY_LENGTH)])
+    excerpt = TextAreaField(
+        _l("Excerpt"),
+        [Optional(), Length(max=2000)],
+        description=_l("Shown in lists; the first words of the body when empty."),
+        render_kw={"rows": 3},
+    )
+    tags = QuerySelectMultipleField(
+        _l("Tags"), query_factory=dashboard.all_tags, widget=Select2Widget(multiple=True)
+    )
+    status = SelectField(_l("Status"), choices=STATUS_CHOICES, default=PostStatus.DRAFT.value)
+    published_at = DateTimeField(
+        _l("Publication time"),
+        [Optional()],
+        description=_l("In UTC. Empty: now, when published. A future time schedules the post."),
+    )
+    unpublish_at = DateTimeField(
+        _l("Unpublish time"),
+        [Optional()],
+        description=_l("In UTC. Optional: readers stop seeing it at this time."),
+    )
+    author = QuerySelectField(
+        _l("Author"),
+        [InputRequired()],
+        query_factory=dashboard.staff_users,
+        get_label=lambda user: f"{user.name} <{user.email}>",
+        widget=Select2Widget(),
+    )
+    meta_title = StringField(
+        _l("Title for search engines"),
+        [Optional(), Length(max=200)],
+        description=_l("Shown in the browser tab and search results; the title when empty."),
+    )
+    meta_description = TextAreaField(
+        _l("Description for search engines"),
+        [Optional(), Length(max=320)],
+        description=_l("A sentence or two for search results; the excerpt when empty."),
+        render_kw={"rows": 2},
+    )
+    canonical_url = StringField(
+        _l("Canonical address"),
+        [Optional(), Length(max=500)],
+        description=_l("Only if the original lives elsewhere: its full https:// address."),
+    )
+    social_image = QuerySelectField(
+        _l("Image for social media"),
+        [Optional()],
+        query_factory=dashboard.image_files,
+        get_label=lambda file: file.original_name,
+        allow_blank=True,
+        blank_text="—",
+        widget=Select2Widget(),
+    )
+
+    def populate_obj(self, obj) -> None:
+        """Copy the fields onto the post, except the form's own bookkeeping.
+
+        Writing `version` would set the post's version counter instead of letting the UPDATE
+        raise it (and check it).
+        """
+        for name, field in self._fields.items():
+            if name not in ("version", "submission"):
+                field.populate_obj(obj, name)
+
+    def validate_canonical_url(self, field) -> None:
+        """Accept only a full http(s) address."""
+        value = (field.data or "").strip()
+        field.data = value
+        if value and (
+            urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc
+        ):
+            raise ValidationError(_("Please enter a full address starting with https://."))
+
+    def validate_unpublish_at(self, field) -> None:
+        """An unpublish time must come after the publication time."""
+        published = self.published_at.data if "published_at" in self else None
+        if field.data and published and field.data <= published:
+            raise ValidationError(_("The unpublish time must be after the publication time."))
