@@ -170,6 +170,10 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
             form.author.query = dashboard.staff_users(include_id=obj.author_id)
         if obj is not None and not is_form_submitted():
             form.version.data = obj.version
+            # An excerpt made from the body is shown empty, so it follows the body when saved
+            # (and is not mistaken for a typed one in comparisons).
+            if (obj.excerpt or "") == make_excerpt(obj.body_html or ""):
+                form.excerpt.data = ""
         self.apply_rescued(form, obj)
         return form
 
@@ -270,6 +274,8 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
                 data[name] = form[name].data
         if "tags" in form:
             data["tags"] = [{"id": tag.id, "name": tag.name} for tag in form.tags.data or []]
+        if not (data["excerpt"] or "").strip():
+            data["excerpt"] = make_excerpt(render_markdown(data["body_md"] or ""))
         return data
 
     def _refuse_stale(self, form, model) -> bool:

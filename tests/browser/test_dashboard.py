@@ -56,7 +56,7 @@ def test_author_writes_a_tagged_draft_with_preview_and_cannot_publish(page, live
     # An author's form has no status, publication time or author: drafts only.
     expect(page.locator("#status")).to_have_count(0)
     expect(page.locator("#author")).to_have_count(0)
-    page.get_by_label("Title").fill("My first draft")
+    page.locator("#title").fill("My first draft")
     page.locator("#body_md").fill("## Plan\n\nWrite *more*.<script>alert(1)</script>")
     choose_in_select2(page, "tags", "Python")
     page.get_by_role("button", name="Preview", exact=True).click()
@@ -89,7 +89,7 @@ def test_editor_uploads_an_image_inserts_it_and_publishes(page, chromium, live_s
     editor = create_person(live_server, "editor", "Eve Editor")
     log_in(page, author, PASSWORD)
     page.goto("/admin/posts/new/")
-    page.get_by_label("Title").fill("Harbour at dawn")
+    page.locator("#title").fill("Harbour at dawn")
     page.locator("#body_md").fill("The boats leave early.")
     save_form(page)
     log_out_of_dashboard(page)
