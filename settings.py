@@ -60,14 +60,36 @@ SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 # --- Uploads -----------------------------------------------------------------------------
-# Where uploaded files are stored; created on first start.
+# Where uploaded files are kept: "local" (in UPLOAD_FOLDER) or "s3" (in the bucket S3_BUCKET).
+STORAGE_BACKEND = _env("STORAGE_BACKEND", "local")
+# Where uploaded files are stored with the local backend; created on first start.
 UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(BASE_DIR / "uploads"))
+# Bucket for the s3 backend; credentials come from AWS_ACCESS_KEY_ID etc. (boto3's usual chain).
+S3_BUCKET = _env("S3_BUCKET")
+# Address of an S3-compatible server, e.g. http://127.0.0.1:9000; unset means Amazon S3.
+S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")
+# Region of the bucket; unset leaves it to boto3 (AWS_DEFAULT_REGION, ~/.aws/config).
+S3_REGION = _env("S3_REGION")
+# Prefix of every object key in the bucket, e.g. "uploads/"; empty stores at the top.
+S3_PREFIX = _env("S3_PREFIX", "")
 # Largest upload in bytes; bigger request bodies get 413 before they are read.
 MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_BYTES", str(16 * 1024 * 1024)))
 # Images with more pixels than this are refused before they are decoded.
 MAX_IMAGE_PIXELS = int(_env("MAX_IMAGE_PIXELS", str(40_000_000)))
 # Longest side of the thumbnails shown in the dashboard, in pixels.
 THUMBNAIL_SIZE = int(_env("THUMBNAIL_SIZE", "160"))
+# Most files one person may upload (editors and admins too); 0 means no limit.
+MAX_FILES_PER_USER = int(_env("MAX_FILES_PER_USER", "1000"))
+# Most bytes one person's uploads may take (each stored file counted once; editors and admins
+# too); 0 means no limit.
+MAX_UPLOAD_BYTES_PER_USER = int(_env("MAX_UPLOAD_BYTES_PER_USER", str(1024**3)))
+# Widths (pixels) of the responsive copies of library images in posts, in WebP and the original
+# format; only those smaller than the original are made, once, on first request.
+RENDITION_WIDTHS = [
+    int(width) for width in _env_list("RENDITION_WIDTHS", ["320", "640", "960", "1280", "1920"])
+]
+# Crops ("WIDTHxHEIGHT") made around an image's focal point: square thumbnails, social cards.
+RENDITION_CROPS = _env_list("RENDITION_CROPS", ["160x160", "320x320", "1200x630"])
 
 # --- Mail --------------------------------------------------------------------------------
 # Flask-Mailman backend: "console" prints mail, "smtp" sends it, "file" writes it to

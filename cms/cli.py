@@ -2,6 +2,7 @@
 
 import os
 import time
+from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
@@ -10,7 +11,9 @@ from sqlalchemy import func, select
 from cms.extensions import db
 from cms.models import User
 from cms.services import accounts, seed
+from cms.services.orphans import find_orphans, remove_orphans
 from cms.services.roles import ADMIN, READER, ROLES
+from cms.services.storage import get_storage
 
 cms_cli = AppGroup("cms", help="Manage the CMS.")
 
@@ -96,3 +99,40 @@ def seed_command(count: int, seed_value: int) -> None:
     made = seed.seed_posts(count, seed_value)
     db.session.commit()
     click.echo(f"Added {made} posts in {time.perf_counter() - started:.1f} s.")
+
+
+media_cli = AppGroup("media", help="Manage the stored files.")
+cms_cli.add_command(media_cli)
+
+
+@media_cli.command("orphans")
+@click.option("--delete", is_flag=True, help="Remove what is found.")
+@click.option(
+    "--older-than",
+    "minutes",
+    type=click.IntRange(0),
+    default=60,
+    show_default=True,
+    help="Only leftovers at least this many minutes old (younger ones may be uploads in flight).",
+)
+def media_orphans(delete: bool, minutes: int) -> None:
+    """List stored objects no file refers to, and temporary files of unfinished writes."""
+    storage = get_storage()
+    found = find_orphans(db.session, storage, older_than=timedelta(minutes=minutes))
+    for name in found.objects:
+        click.echo(f"orphaned object: {name}")
+    for path in found.temp_files:
+        click.echo(f"stale temporary file: {path.name}")
+    if not delete:
+        click.echo(
+            f"{len(found.objects)} orphaned objects and {len(found.temp_files)} stale temporary "
+            f"files in {storage!r}." + (" Run with --delete to remove them." if found else "")
+        )
+        db.session.rollback()
+        return
+    removed = remove_orphans(db.session, storage, found)
+    db.session.rollback()
+    click.echo(
+        f"Deleted {len(removed.objects)} orphaned objects and {len(removed.temp_files)} stale "
+        "temporary files."
+    )

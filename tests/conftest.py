@@ -15,6 +15,7 @@ from cms import create_app
 from cms.extensions import db
 from cms.services.accounts import ensure_roles
 from tests.helpers import Browser, IsolatedClient
+from tests.servers import S3_TEST_ENV, S3Server
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -130,6 +131,32 @@ def variant(app, app_config, tmp_path):
     for application in made:
         with application.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3-compatible server, started once; the AWS_* variables point boto3 at it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in S3_TEST_ENV.items():
+            patch.setenv(key, value)
+        server = S3Server(tmp_path_factory.mktemp("s3")).start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> str:
+    """A new, empty bucket on the test S3 server."""
+    return s3_server.create_bucket()
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend_app(request, app, variant):
+    """The app on each storage backend: the session's (local folder), and one on a bucket."""
+    if request.param == "local":
+        return app
+    server = request.getfixturevalue("s3_server")
+    return variant(**server.config(request.getfixturevalue("s3_bucket")))
 
 
 @pytest.fixture

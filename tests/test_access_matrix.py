@@ -39,6 +39,8 @@ ENDPOINT_ACCESS = {
     "pages.export": {"editor", "admin"},
     # Emptying the trash deletes for good: admins only.
     "trash.empty_view": {"admin"},
+    # The post editor's image picker (JSON): every staff member, each seeing only their files.
+    "files.library": STAFF,
 }
 # The dashboard's own scripts and styles: everybody may fetch them.
 PUBLIC = {"admin.static"}

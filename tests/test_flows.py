@@ -38,7 +38,10 @@ def test_admin_editor_image_post_reader(app, browser, client, ctx):
     picture = image_bytes("PNG", size=(300, 200))
     assert upload(browser, picture, "harbour.png").status_code == 302
     stored = db.session.scalars(select(File)).one()
-    snippet = f"![The harbour at dawn](/uploads/{stored.stored_name})"
+    # Described in the library (needed before publishing); the post's HTML takes it from there.
+    edit = f"/admin/files/edit/?id={stored.id}"
+    assert submit_admin(browser, edit, {"alt_text": "The harbour at dawn"}).status_code == 302
+    snippet = f"![](/uploads/{stored.stored_name})"
     response = submit_admin(
         browser,
         "/admin/posts/new/",
@@ -56,7 +59,8 @@ def test_admin_editor_image_post_reader(app, browser, client, ctx):
     assert "Morning at the harbour" in home
     assert "Secret draft" not in home
     page = client.get(f"/posts/{post.slug}").get_data(as_text=True)
-    source = re.search(r'<img alt="The harbour at dawn" src="([^"]+)"', page).group(1)
+    tag = re.search(r'<img [^>]*alt="The harbour at dawn"[^>]*>', page).group(0)
+    source = re.search(r' src="([^"]+)"', tag).group(1)
     image = client.get(source)
     assert image.status_code == 200
     assert image.mimetype == "image/png"

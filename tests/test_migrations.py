@@ -16,6 +16,7 @@ from cms.extensions import db
 
 TABLES = {
     "form_submission", "revision", "slug_redirect", "nav_item", "edit_presence", "rescued_form",
+    "file_usage",
     "alembic_version", "audit_event", "file", "post", "post_tags", "role", "roles_users", "tag",
     "user",
 }  # fmt: skip
@@ -99,3 +100,39 @@ def test_downgrade_and_upgrade_again(variant, empty_database):
 def test_the_session_database_matches_the_models(app):
     """The database the suite runs on (built by the migrations) has no drift either."""
     assert drift(app) == []
+
+
+def test_upgrading_keeps_existing_content(variant, empty_database):
+    """Content written before 0005/0006 survives them whole: tags, social image, history, usage.
+
+    On SQLite, batch migrations rebuild tables; with foreign keys enforced, dropping the old
+    post table used to delete every post_tags row.
+    """
+    application = variant(SQLALCHEMY_DATABASE_URI=empty_database)
+    runner = application.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0004"]).exit_code == 0
+    image = "cd" * 16 + ".png"
+    with application.app_context(), db.engine.begin() as conn:
+        for statement in (
+            'INSERT INTO "user" (id, email, active, fs_uniquifier, create_datetime,'
+            " update_datetime) VALUES (1, 'a@example.com', true, 'u1', :t, :t)",
+            "INSERT INTO tag (id, name, slug) VALUES (1, 'Kept', 'kept')",
+            "INSERT INTO file (id, stored_name, original_name, content_type, size, sha256,"
+            f" created_at) VALUES (1, '{image}', 'p.png', 'image/png', 1, 'x', :t)",
+            "INSERT INTO post (id, title, slug, body_md, body_html, excerpt, status, author_id,"
+            f" created_at, updated_at) VALUES (1, 'Old', 'old', '![](/uploads/{image})', '',"
+            " '', 'published', 1, :t, :t)",
+            "INSERT INTO post_tags (post_id, tag_id) VALUES (1, 1)",
+        ):
+            conn.execute(text(statement), {"t": "2026-01-01 00:00:00"})
+    assert runner.invoke(args=["db", "upgrade", "0005"]).exit_code == 0
+    with application.app_context(), db.engine.begin() as conn:
+        conn.execute(text("UPDATE post SET social_image_id = 1"))
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with application.app_context(), db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM post_tags")).scalar() == 1
+        assert conn.execute(text("SELECT social_image_id FROM post")).scalar() == 1
+        revision = conn.execute(text("SELECT number, title, tags FROM revision")).one()
+        assert revision[:2] == (1, "Old") and "Kept" in str(revision[2])
+        assert conn.execute(text("SELECT file_id, post_id FROM file_usage")).all() == [(1, 1)]

@@ -38,7 +38,7 @@ from cms.admin.rescue import RescueMixin
 from cms.admin.revisions import RevisionsMixin
 from cms.extensions import db
 from cms.models import Post, PostKind, PostStatus
-from cms.services import audit, dashboard, revisions, submissions, workflow
+from cms.services import audit, dashboard, media, revisions, submissions, workflow
 from cms.services.posts import prepare_for_save
 from cms.services.previews import preview_url
 from cms.services.rendering import make_excerpt, render_markdown
@@ -210,6 +210,10 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
         typed = (form.excerpt.data or "").strip()
         generated = make_excerpt(model.body_html or "")
         prepare_for_save(model, excerpt_given=bool(typed) and typed != generated)
+        if model.status == PostStatus.PUBLISHED:
+            missing = media.images_missing_alt(model)
+            if missing:
+                raise ValidationError(media.missing_alt_message(missing))
         event = workflow.form_event(old_status, model)
         if request.form.get("workflow") == "submit":
             # "Save and submit for review": the same checks as the workflow button.
@@ -397,10 +401,16 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
         if not all(workflow.allowed(user, post, name) for post in posts):
             # Nothing changes when one of them may not make this move.
             abort(403)
-        for post in posts:
-            before = post.status
-            workflow.apply(post, name, user)
-            audit.record(f"bulk:{name}", post, f"status: {before} -> {post.status}")
+        try:
+            for post in posts:
+                before = post.status
+                workflow.apply(post, name, user)
+                audit.record(f"bulk:{name}", post, f"status: {before} -> {post.status}")
+        except workflow.TransitionRefused as refused:
+            # All or none: e.g. one post shows an image without alt text.
+            db.session.rollback()
+            flash(str(refused), "error")
+            abort(redirect(get_redirect_target() or self.get_url(".index_view")))
         db.session.commit()
         return len(posts)
 

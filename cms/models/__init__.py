@@ -16,7 +16,7 @@ from cms.models.content import (
     Tag,
     post_tags,
 )
-from cms.models.media import File
+from cms.models.media import File, FileUsage
 from cms.models.submissions import FormSubmission
 from cms.models.users import Role, User, roles_users
 
@@ -25,6 +25,7 @@ __all__ = [
     "AuditLogIsAppendOnly",
     "EditPresence",
     "File",
+    "FileUsage",
     "FormSubmission",
     "NavItem",
     "Post",

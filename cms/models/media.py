@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cms.extensions import db
@@ -14,7 +14,9 @@ class File(db.Model):
     """One stored upload: a generated name on disk, the uploader's name for display only."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    # Named after the content (SHA-256): the same bytes uploaded twice are stored once, and
+    # several rows may share one stored object.
+    stored_name: Mapped[str] = mapped_column(String(80), index=True)
     original_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
@@ -26,8 +28,19 @@ class File(db.Model):
         ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # What a screen reader says for the image; or `decorative` when it says nothing.
+    alt_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    decorative: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Where crops keep the subject: fractions of width and height (0..1); None = centre.
+    focal_x: Mapped[float | None]
+    focal_y: Mapped[float | None]
 
     uploader: Mapped[User | None] = relationship()
+
+    @property
+    def has_alt(self) -> bool:
+        """Return whether the image is described or marked decorative."""
+        return self.decorative or bool((self.alt_text or "").strip())
 
     @property
     def is_image(self) -> bool:
@@ -36,3 +49,16 @@ class File(db.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class FileUsage(db.Model):
+    """A post or page that shows a file (in its body or as its social image)."""
+
+    __tablename__ = "file_usage"
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("file.id", ondelete="CASCADE"), primary_key=True
+    )
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("post.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

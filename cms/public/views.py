@@ -9,7 +9,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from sqlalchemy import or_, select
@@ -19,17 +18,20 @@ from werkzeug.routing import BaseConverter, ValidationError
 from cms.extensions import db
 from cms.models import File, Post, PostKind, SlugRedirect, Tag, User
 from cms.public import bp
+from cms.services import renditions
 from cms.services.navigation import menu_items
 from cms.services.posts import is_visible, visible_posts
 from cms.services.previews import post_for_token
 from cms.services.seo import seo_for
 from cms.services.slugs import FUTURE_SEGMENTS, reserved_segments
-from cms.services.storage import InvalidName, get_storage
+from cms.services.storage import InvalidName, check_name, get_storage
 
 # Page numbers beyond this are not a real archive; refuse them rather than scan.
 MAX_PAGE = 100_000
 # ASCII digits only: str.isdigit() also accepts "²" and "١", which int() rejects or reads.
 NUMBER = re.compile(r"[0-9]{1,9}")
+# Stored files never change under their name: cache them for a year (the longest allowed).
+UPLOAD_MAX_AGE = 365 * 24 * 3600
 
 
 class PageSlugConverter(BaseConverter):
@@ -171,29 +173,62 @@ def author(key: str):
 
 @bp.get("/uploads/<name>")
 def upload(name: str):
-    """Serve a stored file: images inline, everything else as a download."""
-    storage = get_storage()
+    """Serve a stored file: images inline, everything else as a download in a sandbox.
+
+    Stored names never change their content (they are generated, and named after it), so
+    browsers and proxies may keep a copy for a year without asking again.
+    """
     try:
-        path = storage.path(name)
+        check_name(name)
     except InvalidName:
         abort(404)
     record = db.session.scalars(
         select(File).where(or_(File.stored_name == name, File.thumbnail_name == name))
     ).first()
-    if record is None or not path.is_file():
+    if record is None:
         abort(404)
     is_thumbnail = name == record.thumbnail_name
     mimetype = "image/webp" if is_thumbnail else record.content_type
     inline = is_thumbnail or record.is_image
-    response = send_file(
-        path,
-        mimetype=mimetype,
-        as_attachment=not inline,
-        download_name=record.original_name if not is_thumbnail else name,
-        conditional=True,
-        max_age=3600,
-    )
+    try:
+        response = get_storage().open_response(
+            name,
+            mimetype=mimetype,
+            as_attachment=not inline,
+            download_name=record.original_name if not is_thumbnail else name,
+            max_age=UPLOAD_MAX_AGE,
+            immutable=True,
+        )
+    except (FileNotFoundError, InvalidName):
+        abort(404)
     response.headers["X-Content-Type-Options"] = "nosniff"
     if not inline:
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.get("/media/<name>")
+def media(name: str):
+    """Serve a rendition of a library image (a smaller width or a focal-point crop).
+
+    Made on its first request and kept in storage; a name always stands for the same pixels,
+    so it is cached for a year as immutable. Names the settings do not allow answer 404.
+    """
+    found = renditions.get(name)
+    if isinstance(found, renditions.Moved):
+        return redirect(url_for("public.media", name=found.name), code=302)
+    if found is None:
+        abort(404)
+    try:
+        response = get_storage().open_response(
+            found.name,
+            mimetype=found.content_type,
+            as_attachment=False,
+            download_name=found.name,
+            max_age=UPLOAD_MAX_AGE,
+            immutable=True,
+        )
+    except (FileNotFoundError, InvalidName):
+        abort(404)
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

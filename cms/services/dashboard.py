@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from cms.extensions import db
 from cms.models import File, Post, PostKind, PostStatus, Role, Tag, User, utcnow
+from cms.services import usage
 from cms.services.roles import STAFF, can_manage_content
 
 CHART_MONTHS = 12
@@ -21,10 +22,14 @@ def post_scope(user) -> ColumnElement[bool]:
 
 
 def file_scope(user) -> ColumnElement[bool]:
-    """Return the SQL condition for the files this person sees in the dashboard."""
+    """Return the SQL condition for the files this person sees in the dashboard.
+
+    Editors and admins: all. Authors: their own uploads and the files shown by a post or page
+    readers can see now (as roles.can_see_file decides for one file).
+    """
     if can_manage_content(user):
         return true()
-    return File.uploader_id == user.id
+    return or_(File.uploader_id == user.id, File.id.in_(usage.public_file_ids()))
 
 
 def staff_users(include_id: int | None = None) -> list[User]:

@@ -1,20 +1,34 @@
-"""Uploads: checking a file by its content, storing it and its thumbnail, and removing it."""
+"""Uploads: checking a file by its content, cleaning and storing it, describing and removing it.
+
+Stored objects are named after their content: `<sha256>.<ext>`, the SHA-256 of the bytes as
+stored (after EXIF and other metadata were removed). The same bytes uploaded twice are stored
+once; each upload still gets its own File row (its own display name, alt text, focal point and
+uploader), and the rows share the object. The object and everything derived from it go only
+when the last row naming it is deleted.
+
+Derived objects (the thumbnail, renditions) are named `<stem>-<spec>.<ext>` with
+`file_stem(record)`; the thumbnail's spec is "thumb".
+"""
 
 import hashlib
 import io
-import secrets
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
 import filetype
 from flask import current_app
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cms.extensions import db
 from cms.models import File
-from cms.services.storage import delete_in_transaction, save_in_transaction
+from cms.services import usage
+from cms.services.storage import delete_in_transaction, get_storage, save_in_transaction
 
 # Pillow format -> (content type, extension, extensions accepted on the original name).
 IMAGE_TYPES = {
@@ -22,6 +36,8 @@ IMAGE_TYPES = {
     "PNG": ("image/png", "png", {"png"}),
     "GIF": ("image/gif", "gif", {"gif"}),
     "WEBP": ("image/webp", "webp", {"webp"}),
+    # Phones write JPEGs with a second, embedded picture; Pillow calls those MPO.
+    "MPO": ("image/jpeg", "jpg", {"jpg", "jpeg", "jpe"}),
 }
 # Content type detected from magic bytes -> (extension, extensions accepted on the name).
 DOCUMENT_TYPES = {
@@ -38,6 +54,19 @@ DOCUMENT_TYPES = {
     "application/vnd.oasis.opendocument.text": ("odt", {"odt"}),
 }
 MAX_NAME_LENGTH = 255
+# Characters dropped from display names besides controls: markup has no place in a file name.
+NAME_DROPPED = set("<>")
+THUMBNAIL_SPEC = "thumb"
+# Metadata Pillow reads into `info` that says where, when and with what a picture was taken.
+METADATA_KEYS = (
+    "exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc",
+    "Raw profile type exif", "Raw profile type APP1", "Raw profile type iptc",
+    "Raw profile type xmp",
+)  # fmt: skip
+# Formats whose metadata is removed by re-encoding; GIFs are stored as uploaded (their frames
+# and timing survive untouched, and they carry no EXIF).
+CLEANED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
+JPEG_QUALITY = 90
 
 
 class UploadRejected(ValueError):
@@ -53,12 +82,59 @@ class Detected:
     width: int | None = None
     height: int | None = None
 
+    @property
+    def is_image(self) -> bool:
+        """Return whether the upload is an image (which gets a thumbnail)."""
+        return self.width is not None
+
 
 def clean_original_name(name: str | None) -> str:
     """Return the uploader's file name reduced to display text (no folders, no controls)."""
     base = PurePath((name or "").replace("\\", "/")).name
-    base = "".join(ch for ch in base if ch.isprintable()).strip()
-    return base[:MAX_NAME_LENGTH] or "upload"
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in NAME_DROPPED).strip()
+    # A name of dots only ("..") is no name.
+    return base[:MAX_NAME_LENGTH] if base.strip(".") else "upload"
+
+
+def file_stem(record: "File | str") -> str:
+    """Return the stem that every object derived from a stored file must be named after.
+
+    Other code (renditions, srcset) names what it derives from a file
+    `f"{file_stem(record)}-{spec}.{ext}"`, with a spec of lower-case letters, digits, `_` and
+    `-` (e.g. `w640`); the thumbnail is `<stem>-thumb.webp`. The stem is the first 32
+    characters of the stored name: the first half of the content's SHA-256 (for files stored
+    before content naming, their random stem). Copies of one object share it. Register a
+    function with `register_derived_names` so deleting the last copy removes what you made.
+    """
+    name = record.stored_name if isinstance(record, File) else record
+    return name.split(".", 1)[0][: usage.STEM_LENGTH]
+
+
+def derived_name(record: "File | str", spec: str, extension: str) -> str:
+    """Return the stored name of an object derived from a file: `<stem>-<spec>.<ext>`."""
+    return f"{file_stem(record)}-{spec}.{extension}"
+
+
+_derived_providers: list[Callable[[File], Iterable[str]]] = []
+
+
+def register_derived_names(provider: Callable[[File], Iterable[str]]):
+    """Register a function returning the stored names derived from a file (e.g. renditions).
+
+    When the last row naming a stored object is deleted, those names are deleted with it (once
+    the transaction commits); names that do not exist are skipped. Usable as a decorator.
+    """
+    if provider not in _derived_providers:
+        _derived_providers.append(provider)
+    return provider
+
+
+def derived_names(record: File) -> list[str]:
+    """Return the names of everything stored for a file besides the file itself."""
+    names = [record.thumbnail_name] if record.thumbnail_name else []
+    for provider in _derived_providers:
+        names.extend(provider(record) or ())
+    return list(dict.fromkeys(name for name in names if name and name != record.stored_name))
 
 
 def _extension(name: str) -> str:
@@ -112,8 +188,16 @@ def _detect_image(data: bytes):
                     )
                 img.verify()
                 content_type, ext, accepted = IMAGE_TYPES[img.format]
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except UnidentifiedImageError:
         return None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        # Pillow's own limit, met while reading the header: far too many pixels.
+        raise UploadRejected(
+            _(
+                "The image is too large (more than %(limit)s pixels).",
+                limit=format_decimal(max_pixels),
+            )
+        ) from None
     except UploadRejected:
         raise
     except Exception:
@@ -134,30 +218,203 @@ def make_thumbnail(data: bytes, size: int) -> bytes:
         return out.getvalue()
 
 
-def store_upload(session: Session, data: bytes, original_name: str, uploader) -> File:
-    """Check and store an upload, add its File row to the session, and return it.
+# --- Metadata ---------------------------------------------------------------------------
 
-    The caller commits; if the transaction rolls back, the stored bytes are removed too.
+
+def _has_metadata(img: Image.Image) -> bool:
+    """Return whether an opened image carries EXIF, XMP, IPTC, comments or text chunks."""
+    if img.getexif():
+        return True
+    if any(key in img.info for key in METADATA_KEYS):
+        return True
+    # PNG tEXt/iTXt/zTXt chunks (author, place, software...); reading them may decode.
+    return bool(getattr(img, "text", None))
+
+
+def _webp_is_lossless(data: bytes) -> bool:
+    """Return whether a WebP file holds lossless (VP8L) pictures."""
+    return b"VP8L" in data[:4096] and b"VP8 " not in data[:4096]
+
+
+def _save_params(img: Image.Image, fmt: str, data: bytes) -> dict:
+    """Return the encoder settings that keep colours and quality but write no metadata."""
+    # Empty values, not missing ones: some encoders fall back to the source's own metadata.
+    params: dict = {"exif": b"", "xmp": b""}
+    icc = img.info.get("icc_profile")
+    if icc:
+        params["icc_profile"] = icc
+    if fmt == "JPEG":
+        params.update(quality=JPEG_QUALITY, optimize=True, comment=b"")
+    elif fmt == "PNG":
+        if "transparency" in img.info:
+            params["transparency"] = img.info["transparency"]
+    elif fmt == "WEBP":
+        lossless = _webp_is_lossless(data)
+        params.update(lossless=lossless, quality=100 if lossless else JPEG_QUALITY)
+    return params
+
+
+def _reencode_still(img: Image.Image, fmt: str, data: bytes) -> tuple[bytes, int, int]:
+    """Return one picture turned upright by its EXIF orientation and saved without metadata."""
+    params = _save_params(img, fmt, data)
+    upright = ImageOps.exif_transpose(img)
+    upright.info = {}
+    if fmt == "JPEG" and upright.mode not in ("L", "RGB", "CMYK"):
+        upright = upright.convert("RGB")
+    out = io.BytesIO()
+    upright.save(out, format=fmt, **params)
+    return out.getvalue(), upright.width, upright.height
+
+
+def _reencode_frames(img: Image.Image, fmt: str, data: bytes) -> tuple[bytes, int, int]:
+    """Return an animated PNG or WebP saved without metadata, every frame and timing kept."""
+    params = _save_params(img, fmt, data)
+    frames, durations = [], []
+    for frame in ImageSequence.Iterator(img):
+        # Decoded first: WebP reads a frame's duration only then.
+        copy = frame.copy()
+        durations.append(frame.info.get("duration", img.info.get("duration", 100)))
+        copy.info = {}
+        frames.append(copy)
+    out = io.BytesIO()
+    frames[0].save(
+        out,
+        format=fmt,
+        save_all=True,
+        append_images=frames[1:],
+        duration=durations,
+        loop=img.info.get("loop", 0),
+        **params,
+    )
+    return out.getvalue(), frames[0].width, frames[0].height
+
+
+def clean_image(data: bytes) -> tuple[bytes, int, int]:
+    """Return the image as it is stored: without metadata, upright, with its width and height.
+
+    JPEG, PNG and WebP files carrying EXIF (GPS, camera, orientation), XMP, IPTC, comments or
+    text chunks are re-encoded: first turned by their EXIF orientation, then saved with none of
+    it (colour profiles and transparency are kept). Files without metadata, and GIFs, are
+    stored exactly as uploaded. Call only after `detect` accepted the image (size checked).
+    """
+    with Image.open(io.BytesIO(data)) as img:
+        fmt = img.format
+        size = img.size
+        if fmt == "MPO":
+            # The embedded second picture (a preview or depth map) goes like the metadata.
+            return _reencode_still(img, "JPEG", data)
+        if fmt not in CLEANED_FORMATS or not _has_metadata(img):
+            return data, *size
+        if getattr(img, "is_animated", False):
+            return _reencode_frames(img, fmt, data)
+        return _reencode_still(img, fmt, data)
+
+
+# --- Quotas ---------------------------------------------------------------------------------
+
+
+def format_bytes(size: int) -> str:
+    """Return a byte count as B, KB, MB or GB (binary units) in the reader's number format."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{format_decimal(size / factor, format='#,##0.#')} {unit}"
+    return f"{format_decimal(size)} B"
+
+
+def check_quota(session: Session, uploader, sha256: str, size: int) -> None:
+    """Refuse an upload that would take its uploader past MAX_FILES_PER_USER or
+    MAX_UPLOAD_BYTES_PER_USER (0 means no limit). Everybody has them, editors and admins too.
+
+    Bytes count each stored object once: bytes the uploader already stored count nothing more.
+    """
+    user_id = getattr(uploader, "id", None)
+    if user_id is None:
+        return
+    max_files = int(current_app.config.get("MAX_FILES_PER_USER") or 0)
+    max_bytes = int(current_app.config.get("MAX_UPLOAD_BYTES_PER_USER") or 0)
+    mine = File.uploader_id == user_id
+    with session.no_autoflush:
+        if max_files:
+            count = session.scalar(select(func.count(File.id)).where(mine))
+            if count >= max_files:
+                raise UploadRejected(
+                    ngettext(
+                        "You have reached your limit of %(num)d file. Delete files you no longer "
+                        "need, or ask an administrator to raise the limit.",
+                        "You have reached your limit of %(num)d files. Delete files you no "
+                        "longer need, or ask an administrator to raise the limit.",
+                        max_files,
+                    )
+                )
+        if max_bytes:
+            if session.scalar(select(File.id).where(mine, File.sha256 == sha256).limit(1)):
+                return
+            objects = select(File.stored_name, File.size).where(mine).distinct().subquery()
+            used = session.scalar(select(func.coalesce(func.sum(objects.c.size), 0))) or 0
+            if used + size > max_bytes:
+                raise UploadRejected(
+                    _(
+                        "This upload would take your files past your limit of %(limit)s "
+                        "(you use %(used)s, the file has %(size)s). Delete files you no longer "
+                        "need, or ask an administrator to raise the limit.",
+                        limit=format_bytes(max_bytes),
+                        used=format_bytes(int(used)),
+                        size=format_bytes(size),
+                    )
+                )
+
+
+# --- Storing and deleting -------------------------------------------------------------------
+
+
+def store_upload(session: Session, data: bytes, original_name: str, uploader) -> File:
+    """Check, clean and store an upload, add its File row to the session, and return it.
+
+    Images lose their metadata (see `clean_image`); the object is named after the SHA-256 of
+    the stored bytes. Bytes stored before are not written again: the new row shares the object
+    (and its thumbnail) with the rows already naming it. Refused (UploadRejected, with a
+    message to show) when the content is not allowed or the uploader's quota is used up.
+
+    The caller commits; if the transaction rolls back, bytes written here are removed again
+    (an object other rows already name is never written here, so it is never removed).
     """
     original_name = clean_original_name(original_name)
     if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
         raise UploadRejected(_("The file is larger than the upload limit."))
     detected = detect(data, original_name)
-    stem = secrets.token_hex(16)
-    stored_name = f"{stem}.{detected.extension}"
-    thumbnail_name = None
-    if detected.width is not None:
+    if detected.is_image:
+        data, detected.width, detected.height = clean_image(data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    check_quota(session, uploader, sha256, len(data))
+    with session.no_autoflush:
+        # Locks the rows naming this object (PostgreSQL), so a concurrent deletion of the last
+        # of them waits for this upload, or this upload sees it gone.
+        existing = session.scalars(
+            select(File)
+            .where(File.sha256 == sha256, File.size == len(data))
+            .order_by(File.id)
+            .limit(1)
+            .with_for_update()
+        ).first()
+    storage = get_storage()
+    if existing is not None:
+        stored_name, thumbnail_name = existing.stored_name, existing.thumbnail_name
+    else:
+        stored_name, thumbnail_name = f"{sha256}.{detected.extension}", None
+    if detected.is_image and thumbnail_name is None:
+        thumbnail_name = derived_name(stored_name, THUMBNAIL_SPEC, "webp")
+    # Write only what is missing: what other rows name must not go with a rollback of ours.
+    if existing is None or not storage.exists(stored_name):
+        save_in_transaction(session, stored_name, data)
+    if thumbnail_name and (existing is None or not storage.exists(thumbnail_name)):
         thumbnail = make_thumbnail(data, current_app.config["THUMBNAIL_SIZE"])
-        thumbnail_name = f"{stem}-thumb.webp"
-    save_in_transaction(session, stored_name, data)
-    if thumbnail_name:
         save_in_transaction(session, thumbnail_name, thumbnail)
     record = File(
         stored_name=stored_name,
         original_name=original_name,
         content_type=detected.content_type,
         size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         width=detected.width,
         height=detected.height,
         thumbnail_name=thumbnail_name,
@@ -165,12 +422,90 @@ def store_upload(session: Session, data: bytes, original_name: str, uploader) ->
     )
     session.add(record)
     session.flush()
+    if existing is not None:
+        # Posts showing this object in their body now show this copy too.
+        usage.refresh_posts_showing(session, stored_name)
     return record
 
 
 def delete_file(session: Session, record: File) -> None:
-    """Delete a File row; its bytes go once the transaction commits."""
-    delete_in_transaction(session, record.stored_name)
-    if record.thumbnail_name:
-        delete_in_transaction(session, record.thumbnail_name)
+    """Delete a File row; its bytes go once the transaction commits, if no other row names them.
+
+    The stored object, its thumbnail and everything registered with `register_derived_names`
+    are removed only with the last row naming the object. Check `usage.delete_blockers` first:
+    this deletes whatever it is given.
+    """
+    stored_name = record.stored_name
+    names = [stored_name, *derived_names(record)]
     session.delete(record)
+    session.flush()
+    with session.no_autoflush:
+        still_named = session.scalar(
+            select(func.count(File.id)).where(File.stored_name == stored_name)
+        )
+    if not still_named:
+        for name in names:
+            delete_in_transaction(session, name)
+
+
+# --- Alt text -------------------------------------------------------------------------------
+
+# Longest alt text accepted; a longer description belongs in the text around the image.
+MAX_ALT_LENGTH = 1000
+
+
+def clean_alt_text(text: str | None) -> str:
+    """Return alt text as one line of printable text (controls dropped, spaces collapsed)."""
+    kept = "".join(ch if ch.isprintable() else " " for ch in text or "")
+    return " ".join(kept.split())[:MAX_ALT_LENGTH]
+
+
+def alt_for(stored_name: str) -> str | None:
+    """Return the alt text for an image shown by its stored name (or a name derived from it).
+
+    The first copy with alt text gives it; "" when the image is marked decorative; None when
+    nobody described it (or no row names it). For the renderer of public pages.
+    """
+    if not stored_name:
+        return None
+    with db.session.no_autoflush:
+        rows = db.session.scalars(
+            select(File).where(usage.names_condition({stored_name})).order_by(File.id)
+        ).all()
+    for row in rows:
+        if not row.decorative and (row.alt_text or "").strip():
+            return row.alt_text.strip()
+    if any(row.decorative for row in rows):
+        return ""
+    return None
+
+
+def images_missing_alt(post) -> list[File]:
+    """Return the images the post shows (body or social image) that nobody described.
+
+    An image counts as described when one of the rows naming its stored object has alt text or
+    is marked decorative. One row is returned per undescribed image: the post author's own
+    copy when there is one, else the oldest. Unsaved changes of the post are taken as they are.
+    """
+    by_object: dict[str, list[File]] = {}
+    for row in usage.files_shown_by(post):
+        if row.is_image:
+            by_object.setdefault(row.stored_name, []).append(row)
+    missing = []
+    for rows in by_object.values():
+        if any(row.has_alt for row in rows):
+            continue
+        own = [row for row in rows if row.uploader_id and row.uploader_id == post.author_id]
+        missing.append((own or rows)[0])
+    return sorted(missing, key=lambda row: (row.original_name.lower(), row.id))
+
+
+def missing_alt_message(files: Iterable[File]) -> str:
+    """Return the refusal shown when publishing would put undescribed images in front of readers."""
+    names = ", ".join(f"“{file.original_name}”" for file in files)
+    return _(
+        "This cannot be published yet: every image needs alt text (a short description for "
+        "people who cannot see it) or must be marked as decorative. Add it under Files for: "
+        "%(names)s.",
+        names=names,
+    )

@@ -68,7 +68,26 @@ def can_edit_post(user, post) -> bool:
 
 
 def can_see_file(user, file) -> bool:
-    """Return whether the user may see this file in the dashboard."""
+    """Return whether the user may see this file in the dashboard.
+
+    Editors and admins see every file; authors their own uploads, and the files shown by a
+    post or page readers can see now (those are public anyway). Keep in step with
+    cms.services.dashboard.file_scope, its SQL twin.
+    """
+    if can_manage_content(user):
+        return True
+    if not has_any_role(user, AUTHOR):
+        return False
+    if file.uploader_id == user.id:
+        return True
+    # Imported here: the usage service needs the models, which need this module.
+    from cms.services.usage import is_in_public_post
+
+    return is_in_public_post(file)
+
+
+def can_change_file(user, file) -> bool:
+    """Return whether the user may edit or delete this file (authors: their own uploads)."""
     if can_manage_content(user):
         return True
     return has_any_role(user, AUTHOR) and file.uploader_id == user.id

@@ -12,7 +12,8 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from cms.models import Post, PostStatus, utcnow
-from cms.services import revisions
+from cms.services import media, revisions
+from cms.services.rendering import render_markdown
 from cms.services.roles import ADMIN, AUTHOR, can_publish, has_any_role
 
 DRAFT, REVIEW, PUBLISHED, TRASHED = (
@@ -100,6 +101,13 @@ def apply(
     if name == "send_back" and not note:
         raise TransitionRefused(_l("Please say what should change before sending it back."))
     move = TRANSITIONS[name]
+    if name == "publish":
+        # Readers must not get images nobody described (alt text, or marked decorative).
+        missing = media.images_missing_alt(post)
+        if missing:
+            raise TransitionRefused(media.missing_alt_message(missing))
+        # Rendered again, so the page shows the alt text given in the library since the save.
+        post.body_html = render_markdown(post.body_md or "")
     now = utcnow()
     event = name
     if name == "publish":
