@@ -37,6 +37,21 @@ def fresh_database_url(database_url: str, folder: Path, suffix: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def wait_until_answering(server, url: str, timeout: float) -> None:
+    """Wait until `url` answers; stop the server and fail with its log if it never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline or server.process.poll() is not None:
+                server.stop()
+                log = server.log.read_text(errors="replace") if server.log.exists() else ""
+                raise RuntimeError(f"{type(server).__name__} did not start:\n{log}") from None
+            time.sleep(0.1)
+
+
 class ServerProcess:
     """gunicorn serving run:app, configured through the environment only."""
 
@@ -90,16 +105,8 @@ class ServerProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=2).close()
-                return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError(f"server did not start:\n{self.output()}") from None
-                time.sleep(0.2)
+        wait_until_answering(self, self.url + "/healthz", timeout)
+        return self
 
     def output(self) -> str:
         """Return what the server printed."""
@@ -188,17 +195,8 @@ class S3Server:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/", timeout=2).close()
-                return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    log = self.log.read_text(errors="replace")
-                    raise RuntimeError(f"moto server did not start:\n{log}") from None
-                time.sleep(0.1)
+        wait_until_answering(self, self.url + "/", timeout)
+        return self
 
     def client(self):
         """Return a boto3 S3 client of the test server."""

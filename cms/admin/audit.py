@@ -19,6 +19,8 @@ class AuditView(SecuredModelView):
     can_create = False
     can_edit = False
     can_delete = False
+    # Append-only: no bulk delete action either.
+    action_delete = None
     can_view_details = True
     can_export = True
     export_types = ["csv"]

@@ -116,6 +116,24 @@ class SecuredModelView(ProtectedMixin, ModelView):
             args.search = args.search[:MAX_SEARCH_LENGTH]
         return args
 
+    def handle_action(self, return_view=None):
+        """Refuse unknown (400) or forbidden (403) bulk actions instead of ignoring them."""
+        name = request.form.get("action", "")
+        if name not in self._actions_data:
+            abort(400)
+        if not self.is_action_allowed(name):
+            abort(403)
+        return super().handle_action(return_view)
+
+    def selected_rows(self, ids) -> list:
+        """Return the rows a bulk action names; 404 if one is outside this person's list."""
+        wanted = {parse_id(ident) for ident in ids}
+        model = self.model
+        rows = self.get_query().filter(model.id.in_(wanted)).all() if wanted else []
+        if len(rows) != len(wanted):
+            abort(404)
+        return rows
+
     def get_one(self, id):
         """Return the row with this id; 404 for ids that are not plain numbers or name no row."""
         # PostgreSQL fails on a non-numeric id for an integer key (a 500 without this check).

@@ -593,9 +593,3 @@ class FileView(SecuredModelView):
             delete_file(db.session, record)
         db.session.commit()
         flash(ngettext("%(num)d file deleted.", "%(num)d files deleted.", len(records)), "success")
-
-    def handle_action(self, return_view=None):
-        """Refuse unknown bulk actions with 400 instead of ignoring them."""
-        if request.form.get("action", "") not in self._actions_data:
-            abort(400)
-        return super().handle_action(return_view)

@@ -396,7 +396,7 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
 
     def _move_selected(self, ids, name: str) -> int:
         """Make one workflow move on every selected post, all or none; return how many."""
-        posts = self.rows_for_action(ids)
+        posts = self.selected_rows(ids)
         user = current_user._get_current_object()
         if not all(workflow.allowed(user, post, name) for post in posts):
             # Nothing changes when one of them may not make this move.
@@ -413,23 +413,6 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
             abort(redirect(get_redirect_target() or self.get_url(".index_view")))
         db.session.commit()
         return len(posts)
-
-    def handle_action(self, return_view=None):
-        """Refuse unknown (400) or forbidden (403) bulk actions instead of ignoring them."""
-        name = request.form.get("action", "")
-        if name not in self._actions_data:
-            abort(400)
-        if not self.is_action_allowed(name):
-            abort(403)
-        return super().handle_action(return_view)
-
-    def rows_for_action(self, ids) -> list[Post]:
-        """Return the selected posts; 404 if one is outside this person's scope."""
-        wanted = {parse_id(ident) for ident in ids}
-        posts = self.get_query().filter(Post.id.in_(wanted)).all() if wanted else []
-        if len(posts) != len(wanted):
-            abort(404)
-        return posts
 
     @action("delete", _l("Move to trash"), _l("Move the selected items to the trash?"))
     def action_delete(self, ids):

@@ -1,6 +1,6 @@
 """The trash: deleted posts and pages wait here; editors restore them, admins empty it."""
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, redirect
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext as _
@@ -72,27 +72,10 @@ class TrashView(SecuredModelView):
             return False
         return super().is_action_allowed(name)
 
-    def handle_action(self, return_view=None):
-        """Refuse unknown (400) or forbidden (403) bulk actions instead of ignoring them."""
-        name = request.form.get("action", "")
-        if name not in self._actions_data:
-            abort(400)
-        if not self.is_action_allowed(name):
-            abort(403)
-        return super().handle_action(return_view)
-
-    def _selected(self, ids) -> list[Post]:
-        """Return the selected trashed items; 404 if one of them is not in the trash."""
-        wanted = {parse_id(ident) for ident in ids}
-        posts = self.get_query().filter(Post.id.in_(wanted)).all() if wanted else []
-        if len(posts) != len(wanted):
-            abort(404)
-        return posts
-
     @action("restore", _l("Restore"), _l("Restore the selected items as drafts?"))
     def action_restore(self, ids):
         """Put the selected items back as drafts, with their address, tags and history."""
-        posts = self._selected(ids)
+        posts = self.selected_rows(ids)
         for post in posts:
             workflow.apply(post, "restore", current_user)
             audit.record("restore", post, audit.shorten(post.title))
@@ -108,7 +91,7 @@ class TrashView(SecuredModelView):
         """Delete the selected items for good, with their revisions (admins only)."""
         if not self.may_empty():
             abort(403)
-        count = self._purge(self._selected(ids))
+        count = self._purge(self.selected_rows(ids))
         flash(ngettext("%(num)d item deleted.", "%(num)d items deleted.", count), "success")
 
     @expose("/empty/", methods=("POST",))

@@ -247,25 +247,22 @@ class S3Storage:
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return code in {"404", "NoSuchKey", "NotFound"} or status == 404
 
-    def _head(self, name: str) -> dict:
+    def _object(self, method: str, name: str) -> dict:
+        """Call head_object or get_object; a missing object raises FileNotFoundError."""
         from botocore.exceptions import ClientError
 
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=self.key(name))
+            return getattr(self.client, method)(Bucket=self.bucket, Key=self.key(name))
         except ClientError as error:
             if self._missing(error):
                 raise FileNotFoundError(name) from None
             raise
+
+    def _head(self, name: str) -> dict:
+        return self._object("head_object", name)
 
     def _get(self, name: str) -> dict:
-        from botocore.exceptions import ClientError
-
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=self.key(name))
-        except ClientError as error:
-            if self._missing(error):
-                raise FileNotFoundError(name) from None
-            raise
+        return self._object("get_object", name)
 
     def exists(self, name: str) -> bool:
         """Return whether a stored object exists."""
