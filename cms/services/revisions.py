@@ -5,14 +5,21 @@ post (the edit form, bulk actions, workflow buttons, restores, the command line)
 revision in the same transaction as the change, or none at all.
 """
 
+import re
 from datetime import datetime
+from typing import NamedTuple
 
 from flask import current_app, has_app_context, has_request_context
 from flask_security import current_user
 from sqlalchemy import delete, event, func, inspect, select
 from sqlalchemy.orm import Session
 
-from cms.models import Post, Revision
+from cms.extensions import db
+from cms.models import File, Post, Revision, Tag, utcnow
+from cms.services import audit
+from cms.services.posts import prepare_for_save
+from cms.services.rendering import make_excerpt
+from cms.services.slugs import unique_slug
 
 # The fields a revision keeps besides the tags, in the order a comparison shows them.
 FIELDS = (
@@ -146,8 +153,6 @@ def _remember_changed_posts(session: Session, flush_context, instances) -> None:
 @event.listens_for(Session, "before_commit")
 def _revisions_before_commit(session: Session) -> None:
     """Record a revision of every post this transaction created or changed."""
-    from cms.models import utcnow
-
     session.flush()
     touched = session.info.pop(TOUCHED, set())
     now = utcnow()
@@ -167,15 +172,11 @@ def _forget_changed_posts(session: Session) -> None:
 
 def count(post: Post) -> int:
     """Return how many revisions a post has."""
-    from cms.extensions import db
 
     return db.session.scalar(select(func.count(Revision.id)).where(Revision.post_id == post.id))
 
 
 # --- Restoring ---------------------------------------------------------------------------------
-
-import re  # noqa: E402  (kept with the code that uses it)
-from typing import NamedTuple  # noqa: E402
 
 # The note of a restore's revision: "revision:3" (all fields) or "revision:3:title" (one field);
 # language-neutral, so the history shows it in each reader's language.
@@ -205,8 +206,6 @@ def parse_restore_note(note: str) -> tuple[int, str | None] | None:
 
 def _restored_tags(session: Session, stored: list) -> list:
     """Return the tags of a revision: by id while the tag exists, else (again) by name."""
-    from cms.models import Tag
-    from cms.services.slugs import unique_slug
 
     tags = []
     with session.no_autoflush:
@@ -231,11 +230,6 @@ def restore(post: Post, revision: Revision, fields=None, user=None) -> Restored:
     next revision is marked as a restore, an audit event is added; the caller commits. Nothing
     is marked or recorded when the post already has that content.
     """
-    from cms.extensions import db
-    from cms.models import File
-    from cms.services import audit
-    from cms.services.posts import prepare_for_save
-    from cms.services.rendering import make_excerpt
 
     if revision.post_id != post.id:
         raise ValueError("the revision belongs to another post")
