@@ -129,7 +129,10 @@ def test_editor_uploads_an_image_inserts_it_and_publishes(page, chromium, live_s
     tab.get_by_role("link", name="Harbour at dawn").click()
     image = tab.locator("article img")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 640
+    # Images load lazily: wait for this one before reading its size.
+    image.scroll_into_view_if_needed()
+    tab.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    assert image.evaluate("img => img.naturalWidth") == 640
     reader.close()
 
 
