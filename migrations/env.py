@@ -113,6 +113,12 @@ def run_migrations_online():
                 if broken:
                     raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
         if sqlite:
+            # The pragma is ignored inside a transaction, and one is open again here (begun
+            # by a statement after alembic's commit; it holds nothing): end it first, or the
+            # connection goes back to the pool with foreign keys off, and deleting a post no
+            # longer cascades to its revisions, tags and file usage.
+            if connection.in_transaction():
+                connection.rollback()
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
