@@ -28,11 +28,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 translations: $(VENV)/.installed ## Compile the message catalogs (translations/*.po -> .mo)
 	$(BIN)/pybabel compile --use-fuzzy -d translations -D messages
 
+# No gunicorn control socket: every instance would share one path (~/.gunicorn), and a
+# second `make run` (another PORT or checkout) would take it over from the first.
 run: $(VENV)/.installed translations ## Install, migrate, create roles/demo/admin, serve on PORT
 	$(FLASK) db upgrade
 	$(FLASK) cms bootstrap
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl+C stops it)"
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - run:app
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - --no-control-socket run:app
 
 browser: ## Install Debian's chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null || { \

@@ -3,11 +3,13 @@
 from flask import Flask
 
 from cms.config import load_config
+from cms.hosts import CmsFlask
 
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the application from settings.py, the environment and optional overrides."""
-    app = Flask(__name__)
+    # Links that leave the site name SITE_URL, never a request's Host (cms/hosts.py).
+    app = CmsFlask(__name__)
     load_config(app, overrides)
     register_extensions(app)
     register_blueprints(app)

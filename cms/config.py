@@ -5,10 +5,13 @@ import os
 import secrets
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 import settings
+from cms.hosts import parse_site_url
 
 
 def load_config(app: Flask, overrides: dict | None) -> None:
@@ -22,7 +25,9 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     app.config.setdefault("MIGRATIONS_DIR", str(settings.BASE_DIR / "migrations"))
     instance = Path(app.config["INSTANCE_PATH"])
     app.instance_path = str(instance)
-    instance.mkdir(parents=True, exist_ok=True)
+    # The folder holds the secrets and the SQLite database: its owner only.
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
     for key, filename in (("SECRET_KEY", "secret_key"), ("SECURITY_PASSWORD_SALT", "salt")):
         if not app.config.get(key):
@@ -34,9 +39,60 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         # Encrypts the stored recovery codes (a Fernet key); kept like the secret key.
         key = read_or_create_secret(instance / "recovery_codes_key", generate=fernet_key)
         app.config["SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS"] = [key]
-    if app.config.get("SERVER_NAME") and not app.config.get("TRUSTED_HOSTS"):
-        # Mail links are built from the Host header: accept only the configured name.
-        app.config["TRUSTED_HOSTS"] = [app.config["SERVER_NAME"].split(":", 1)[0]]
+    configure_hosts(app)
+
+
+def configure_hosts(app: Flask) -> None:
+    """Take the site's address from SITE_URL or SERVER_NAME, never from a request (cms.hosts)."""
+    config = app.config
+    if config.get("SITE_URL"):
+        scheme, netloc = parse_site_url(config["SITE_URL"])
+        if config.get("SERVER_NAME") and config["SERVER_NAME"].lower() != netloc:
+            raise ValueError(
+                f"SERVER_NAME {config['SERVER_NAME']!r} differs from SITE_URL's host {netloc!r}"
+            )
+        config["SERVER_NAME"] = netloc
+        config["PREFERRED_URL_SCHEME"] = scheme
+    if config.get("SERVER_NAME") and not config.get("TRUSTED_HOSTS"):
+        # Other Host headers get 400: accept only the configured name.
+        config["TRUSTED_HOSTS"] = [urlsplit(f"//{config['SERVER_NAME']}").hostname]
+    if not config.get("SERVER_NAME") and not is_sqlite(config["SQLALCHEMY_DATABASE_URI"]):
+        answered = (
+            ", ".join(config["TRUSTED_HOSTS"])
+            if config.get("TRUSTED_HOSTS")
+            else "127.0.0.1, localhost and [::1] only"
+        )
+        app.logger.warning(
+            "SITE_URL is not set (nor SERVER_NAME): the site answers %s, and mailed links "
+            "name whichever of them a request used. Set SITE_URL=https://your.host in "
+            "production.",
+            answered,
+        )
+
+
+def is_sqlite(database_uri: str) -> bool:
+    """Return whether the database is SQLite (a development set-up)."""
+    return make_url(database_uri).get_backend_name() == "sqlite"
+
+
+def create_private_sqlite_file(database_uri: str) -> None:
+    """Create a missing SQLite database file readable by its owner only (mode 0600).
+
+    SQLite would create it 0644; its -wal, -shm and -journal files take the mode of the
+    database file, so they are private too. An existing file is left as it is, and a missing
+    folder is not made (the database is then down until someone creates it).
+    """
+    url = make_url(database_uri)
+    name = url.database or ""
+    if url.get_backend_name() != "sqlite" or name in ("", ":memory:") or "uri" in url.query:
+        return
+    if name.startswith("file:"):
+        return
+    try:
+        os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        # Already there, or its folder is missing (then the database is down: 503s).
+        return
 
 
 def fernet_key() -> str:

@@ -4,7 +4,10 @@ Login, registration, password reset, confirmation resend, second-factor codes, r
 and dashboard uploads each count the
 POSTs they get twice: once for the client's IP address, once for the account the request is
 about (the e-mail typed into the form, or the uploading user). Either count running out
-answers 429 with a Retry-After header. Showing the forms (GET) is free.
+answers 429 with a Retry-After header. Showing the forms (GET) is free. An upload counts
+each file it carries, so one request with a hundred files spends a hundred; a request that
+would go over the limit is refused whole, before anything is stored (and still spends its
+count, like a refused login).
 
 The limits are settings (RATELIMIT_LOGIN, RATELIMIT_LOGIN_ACCOUNT, ...), read at request time,
 so each app uses its own. The counts live in RATELIMIT_STORAGE_URI: in memory by default,
@@ -28,6 +31,8 @@ class Rule:
     # "email": the address posted in the form; "user": the logged-in user; "pending": the
     # user who passed the password step and now owes a second factor.
     account: str
+    # Count every file the request carries instead of the request (uploads).
+    per_file: bool = False
 
 
 RULES = {
@@ -35,7 +40,10 @@ RULES = {
     "security.register": Rule("RATELIMIT_REGISTER", "RATELIMIT_REGISTER_ACCOUNT", "email"),
     "security.forgot_password": Rule("RATELIMIT_RESET", "RATELIMIT_RESET_ACCOUNT", "email"),
     "security.send_confirmation": Rule("RATELIMIT_CONFIRM", "RATELIMIT_CONFIRM_ACCOUNT", "email"),
-    "files.create_view": Rule("RATELIMIT_UPLOAD", "RATELIMIT_UPLOAD_ACCOUNT", "user"),
+    # The Files form, its drop zone and the post editor's upload all post here.
+    "files.create_view": Rule(
+        "RATELIMIT_UPLOAD", "RATELIMIT_UPLOAD_ACCOUNT", "user", per_file=True
+    ),
     # Six-digit codes and recovery codes fall to brute force without a limit.
     "security.two_factor_token_validation": Rule(
         "RATELIMIT_SECOND_FACTOR", "RATELIMIT_SECOND_FACTOR_ACCOUNT", "pending"
@@ -108,7 +116,18 @@ def no_account() -> bool:
     return not account_key()
 
 
-@limiter.limit(ip_limit, key_func=client_ip, scope="ip")
-@limiter.limit(account_limit, key_func=account_key, scope="account", exempt_when=no_account)
+def attempt_cost() -> int:
+    """Return what this request spends: 1, or for uploads the number of files (at least 1)."""
+    if not RULES[request.endpoint].per_file:
+        return 1
+    # Every file of every field: a multi-file field holds several under one name.
+    files = [item for _, item in request.files.items(multi=True) if item.filename]
+    return max(1, len(files))
+
+
+@limiter.limit(ip_limit, key_func=client_ip, scope="ip", cost=attempt_cost)
+@limiter.limit(
+    account_limit, key_func=account_key, scope="account", exempt_when=no_account, cost=attempt_cost
+)
 def count_attempt() -> None:
     """Spend one attempt of the current endpoint's limits (counted per endpoint and key)."""

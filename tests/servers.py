@@ -1,6 +1,7 @@
 """Real server processes for tests: gunicorn on a free port with its own database and folders."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -98,6 +99,8 @@ class ServerProcess:
                     "4",
                     "--bind",
                     f"127.0.0.1:{self.port}",
+                    # Each gunicorn would take over the one control socket path of the user.
+                    "--no-control-socket",
                     "run:app",
                 ],
                 cwd=ROOT,
@@ -239,3 +242,26 @@ class S3Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+# --- Driving a server's forms with urllib -------------------------------------------------
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Report redirects instead of following them: a 302 after a POST means it worked."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def token_in(page: str) -> str:
+    """Return the CSRF token of the first form on a page."""
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def field(page: str, name: str) -> str:
+    """Return the value of a hidden or text input on a page."""
+    found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page) or re.search(
+        rf'value="([^"]*)"[^>]*name="{name}"', page
+    )
+    return found.group(1) if found else ""

@@ -4,7 +4,7 @@ from flask import Flask, current_app
 from flask_login import user_logged_out
 from flask_security import SQLAlchemyUserDatastore, auth_required, current_user
 
-from cms.accounts.forms import EvenSendConfirmationForm
+from cms.accounts.forms import CmsLoginForm, CmsVerifyForm, EvenSendConfirmationForm
 from cms.extensions import db, security
 from cms.models import Role, User
 from cms.services import audit
@@ -30,6 +30,8 @@ def init_security(app: Flask) -> None:
         app,
         datastore=user_datastore,
         send_confirmation_form=EvenSendConfirmationForm,
+        login_form=CmsLoginForm,
+        verify_form=CmsVerifyForm,
     )
     user_logged_out.connect(end_sessions_on_logout, app)
     # Logins, failed logins, logouts, password and two-factor changes go to the audit log.
