@@ -4,7 +4,10 @@ import csv
 import io
 import re
 
-from flask import Response, abort, flash, redirect, request
+import flask_admin.actions
+import flask_admin.helpers
+import flask_admin.model.base
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
@@ -19,6 +22,7 @@ from werkzeug.utils import secure_filename
 from cms.admin.rescue import rescue_unsent_form
 from cms.extensions import db
 from cms.services import audit
+from cms.services.return_urls import safe_return_path
 from cms.services.roles import has_any_role
 from cms.services.twofactor import needs_two_factor_setup
 
@@ -46,6 +50,37 @@ def format_when(value) -> str:
 def when_column(view, context, model, name) -> str:
     """Column formatter: the row's time column in the reader's language and time zone."""
     return format_when(getattr(model, name))
+
+
+def return_url_target(param_name: str = "url") -> str | None:
+    """Return the page to go back to that this request names, if it is a dashboard path.
+
+    Every return address of the dashboard is read here: `?url=` of the create, edit and
+    details pages (their Cancel and List links, and where Save leads), the hidden `url` of
+    delete and bulk-action forms, and our own views. Anything but a plain path under the
+    dashboard (services.return_urls) counts as not given, so callers fall back to the list.
+    """
+    values = request.args if param_name in request.args else request.form
+    return safe_return_path(values.get(param_name), root=url_for("admin.index"))
+
+
+# Flask-Admin modules that read return addresses through flask_admin.helpers.
+FLASK_ADMIN_REDIRECT_READERS = (flask_admin.helpers, flask_admin.model.base, flask_admin.actions)
+
+
+def use_safe_return_urls() -> None:
+    """Make Flask-Admin's views read return addresses through return_url_target.
+
+    Flask-Admin's own get_redirect_target accepts "http:evil.example" (Werkzeug then answers
+    "Location: http:///evil.example"). Its views call it as a module-level name, with no
+    method to override, so each module that imported it gets ours instead;
+    tests/admin/test_return_urls.py checks that no Flask-Admin module keeps the original.
+    """
+    for module in FLASK_ADMIN_REDIRECT_READERS:
+        module.get_redirect_target = return_url_target
+
+
+use_safe_return_urls()
 
 
 def parse_id(raw) -> int:

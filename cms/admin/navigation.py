@@ -2,7 +2,6 @@
 
 from flask import abort, flash
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.form import BaseForm, Select2Widget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,6 +11,7 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from cms.admin.base import SecuredModelView, parse_id
+from cms.admin.fields import ListedQuerySelectField
 from cms.extensions import db
 from cms.models import NavItem, Post, PostKind, PostStatus
 from cms.services import audit
@@ -42,7 +42,8 @@ class NavItemForm(BaseForm):
     """A menu entry: its label, and either one of the site's pages or an address."""
 
     label = StringField(_l("Label"), [DataRequired(), Length(max=80)], filters=[strip])
-    page = QuerySelectField(
+    # A trashed, deleted or made-up page id is an error, not silently "no page".
+    page = ListedQuerySelectField(
         _l("Page"),
         [Optional()],
         query_factory=menu_pages,

@@ -2,15 +2,18 @@
 
 from urllib.parse import urlsplit
 
-from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
 from flask_admin.form import BaseForm, DateTimeField, Select2Widget
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_security import current_user
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from cms.admin.fields import ListedQuerySelectField, ListedQuerySelectMultipleField
 from cms.models import PostState, PostStatus
 from cms.services import dashboard
+from cms.services.rendering import max_body_chars
 
 STATUS_CHOICES = [
     (PostStatus.DRAFT.value, _l("Draft")),
@@ -36,8 +39,11 @@ STATE_BADGES = {
 }
 # Fields only people who may publish ever get; they are removed from authors' forms.
 PUBLISHER_FIELDS = ("status", "published_at", "unpublish_at", "author")
-# Longest Markdown body accepted, in characters (saving and previewing).
-MAX_BODY_LENGTH = 200_000
+
+
+def visible_images() -> list:
+    """Return the images the person filling in the form may see (social image choices)."""
+    return dashboard.image_files(current_user)
 
 
 class PostForm(BaseForm):
@@ -53,14 +59,14 @@ class PostForm(BaseForm):
         [Optional(), Length(max=180)],
         description=_l("The last part of the post's URL; made from the title when empty."),
     )
-    body_md = TextAreaField(_l("Body (Markdown)"), [Length(max=MAX_BODY_LENGTH)])
+    body_md = TextAreaField(_l("Body (Markdown)"))
     excerpt = TextAreaField(
         _l("Excerpt"),
         [Optional(), Length(max=2000)],
         description=_l("Shown in lists; the first words of the body when empty."),
         render_kw={"rows": 3},
     )
-    tags = QuerySelectMultipleField(
+    tags = ListedQuerySelectMultipleField(
         _l("Tags"), query_factory=dashboard.all_tags, widget=Select2Widget(multiple=True)
     )
     status = SelectField(_l("Status"), choices=STATUS_CHOICES, default=PostStatus.DRAFT.value)
@@ -74,7 +80,7 @@ class PostForm(BaseForm):
         [Optional()],
         description=_l("In UTC. Optional: readers stop seeing it at this time."),
     )
-    author = QuerySelectField(
+    author = ListedQuerySelectField(
         _l("Author"),
         [InputRequired()],
         query_factory=dashboard.staff_users,
@@ -97,10 +103,11 @@ class PostForm(BaseForm):
         [Optional(), Length(max=500)],
         description=_l("Only if the original lives elsewhere: its full https:// address."),
     )
-    social_image = QuerySelectField(
+    # Only images this person may see: the choices and the accepted values alike.
+    social_image = ListedQuerySelectField(
         _l("Image for social media"),
         [Optional()],
-        query_factory=dashboard.image_files,
+        query_factory=visible_images,
         get_label=lambda file: file.original_name,
         allow_blank=True,
         blank_text="—",
@@ -125,6 +132,18 @@ class PostForm(BaseForm):
             urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc
         ):
             raise ValidationError(_("Please enter a full address starting with https://."))
+
+    def validate_body_md(self, field) -> None:
+        """Refuse a body longer than MAX_BODY_CHARS; the typed text stays in the form."""
+        limit = max_body_chars()
+        if len(field.data or "") > limit:
+            raise ValidationError(
+                _(
+                    "The body is too long: %(length)s characters, at most %(limit)s allowed.",
+                    length=format_number(len(field.data)),
+                    limit=format_number(limit),
+                )
+            )
 
     def validate_unpublish_at(self, field) -> None:
         """An unpublish time must come after the publication time."""

@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 from cms.extensions import limiter
 from cms.limits import client_ip
 from cms.services import rescue
+from cms.services.return_urls import safe_return_path
 from cms.services.submissions import TOKEN as SUBMISSION_TOKEN
 
 # The forms whose refused saves are kept.
@@ -71,8 +72,9 @@ def form_address(post_id: int | None) -> str:
     args = {"rescued": "1"}
     if post_id is not None:
         args["id"] = str(post_id)
-    back = request.args.get("url", "")
-    if back.startswith("/") and not back.startswith(("//", "/\\")):
+    # The same rule as every return address of the dashboard (base.return_url_target).
+    back = safe_return_path(request.args.get("url"), root=url_for("admin.index"))
+    if back is not None:
         args["url"] = back
     return url_for(request.endpoint, **args)
 

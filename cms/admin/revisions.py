@@ -269,6 +269,15 @@ class RevisionsMixin:
                 ),
                 "warning",
             )
+        if "social_image_id" in result.refused:
+            flash(
+                _(
+                    "The image of revision %(number)d is a file you may not use; "
+                    "the current one stays.",
+                    number=revision.number,
+                ),
+                "warning",
+            )
         if not result.changed:
             db.session.rollback()
             flash(_("Nothing to restore: the content is already the same."), "info")

@@ -3,17 +3,31 @@
 import uuid
 
 from flask import session
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user, hash_password
 from sqlalchemy import inspect
 from wtforms import PasswordField
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import Optional, StopValidation, ValidationError
 
 from cms.admin.base import SecuredModelView
 from cms.models import User, utcnow
-from cms.services.accounts import AccountError, validate_password
+from cms.services.accounts import AccountError, normalize_email, validate_password
 from cms.services.roles import ADMIN, ROLES
 from cms.services.slugs import unique_slug
+
+
+def valid_email(form, field) -> None:
+    """Accept only an address the command line would accept; keep it normalized."""
+    if not (field.data or "").strip():
+        return  # InputRequired names the empty field
+    try:
+        field.data = normalize_email(field.data)
+    except AccountError:
+        # Stop here: the uniqueness check would send a NUL byte to the database.
+        raise StopValidation(
+            _("Please enter a valid e-mail address, such as name@example.com.")
+        ) from None
 
 
 class UserView(SecuredModelView):
@@ -62,6 +76,8 @@ class UserView(SecuredModelView):
     # Only these fields can ever be posted; fs_uniquifier, 2FA secrets and hashes cannot.
     form_columns = ("email", "display_name", "slug", "bio", "roles", "active", "new_password")
     form_extra_fields = {"new_password": PasswordField(_l("New password"), [Optional()])}
+    # The same address rules as registration and `flask cms create-user`.
+    form_args = {"email": {"validators": [valid_email]}}
 
     def on_form_prefill(self, form, id):
         """Never echo a password back into the form."""

@@ -47,6 +47,18 @@ def validate_password(password: str, **user_info: str) -> str:
     return normalized
 
 
+def normalize_email(email: str) -> str:
+    """Return the e-mail address checked and normalized (lower case), or raise AccountError.
+
+    The syntax rules of registration (email-validator), without a DNS lookup; used by the
+    command line and by the admins' user form.
+    """
+    try:
+        return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise AccountError(str(error)) from None
+
+
 def create_account(email: str, password: str, role: str, display_name: str | None = None) -> User:
     """Create (or promote) a confirmed, active account with `role` and the given password.
 
@@ -55,10 +67,7 @@ def create_account(email: str, password: str, role: str, display_name: str | Non
     """
     from flask_security import hash_password
 
-    try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        raise AccountError(str(error)) from None
+    email = normalize_email(email)
     roles = ensure_roles()
     if role not in roles:
         raise AccountError(f"unknown role {role!r}")

@@ -49,9 +49,20 @@ def author_choices(user) -> list[tuple[int, str]]:
     return [(person.id, person.name) for person in staff_users()]
 
 
-def image_files() -> list[File]:
-    """Return the image files, newest first (choices for a social media image)."""
-    query = select(File).where(File.content_type.like("image/%")).order_by(File.created_at.desc())
+def image_files(user, include_id: int | None = None) -> list[File]:
+    """Return the images this person may see (and one given file), newest first.
+
+    The choices for a post's social media image: authors may not attach someone else's
+    private upload. `include_id` keeps the image a post already shows selectable.
+    """
+    condition = file_scope(user)
+    if include_id:
+        condition = or_(condition, File.id == include_id)
+    query = (
+        select(File)
+        .where(File.content_type.like("image/%"), condition)
+        .order_by(File.created_at.desc(), File.id.desc())
+    )
     return list(db.session.scalars(query))
 
 

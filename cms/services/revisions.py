@@ -19,6 +19,7 @@ from cms.models import File, Post, Revision, Tag, utcnow
 from cms.services import audit
 from cms.services.posts import prepare_for_save
 from cms.services.rendering import make_excerpt
+from cms.services.roles import can_see_file
 from cms.services.slugs import unique_slug
 
 # The fields a revision keeps besides the tags, in the order a comparison shows them.
@@ -189,6 +190,8 @@ class Restored(NamedTuple):
     changed: list[str]
     # social_image_id when that file was deleted meanwhile (the post keeps its current image).
     skipped: list[str]
+    # social_image_id when the person restoring may not use that file (someone's private one).
+    refused: tuple[str, ...] = ()
 
 
 def restore_note(revision: Revision, field: str | None = None) -> str:
@@ -228,7 +231,8 @@ def restore(post: Post, revision: Revision, fields=None, user=None) -> Restored:
 
     The text comes back exactly as it was stored; status and times stay as they are now. The
     next revision is marked as a restore, an audit event is added; the caller commits. Nothing
-    is marked or recorded when the post already has that content.
+    is marked or recorded when the post already has that content. A social image that was
+    deleted, or that `user` may not see (roles.can_see_file), is not attached again.
     """
 
     if revision.post_id != post.id:
@@ -241,7 +245,7 @@ def restore(post: Post, revision: Revision, fields=None, user=None) -> Restored:
     before = snapshot(post)
     # An excerpt that was made from the body follows a restored body; a typed one stays.
     excerpt_typed = (post.excerpt or "").strip() != make_excerpt(post.body_html or "")
-    changed, skipped = [], []
+    changed, skipped, refused = [], [], []
     for name in names:
         if name == "tags":
             if sorted(t["name"] for t in revision.tags or []) != sorted(
@@ -253,19 +257,23 @@ def restore(post: Post, revision: Revision, fields=None, user=None) -> Restored:
         value = getattr(revision, name)
         if name == "social_image_id" and value is not None:
             with session.no_autoflush:
-                exists = session.get(File, value) is not None
-            if not exists:
+                image = session.get(File, value)
+            if image is None:
                 skipped.append(name)
+                continue
+            # The same rule as the form's choices: only files this person may see.
+            if user is not None and not can_see_file(user, image):
+                refused.append(name)
                 continue
         if value != before[name]:
             setattr(post, name, value)
             changed.append(name)
     if not changed:
-        return Restored([], skipped)
+        return Restored([], skipped, tuple(refused))
     excerpt_given = "excerpt" in names or excerpt_typed or "body_md" not in changed
     prepare_for_save(post, excerpt_given=excerpt_given)
     field = names[0] if fields is not None and len(names) == 1 else None
     mark(post, "restore", restore_note(revision, field))
     what = f"{field} from revision {revision.number}" if field else f"revision {revision.number}"
     audit.record("restore", post, f"{what}: {', '.join(changed)}", actor=user)
-    return Restored(changed, skipped)
+    return Restored(changed, skipped, tuple(refused))
