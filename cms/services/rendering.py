@@ -1,5 +1,8 @@
 """Markdown to safe HTML, done once when content is saved.
 
+Parsing (services.markdown_parser) is linear in the size of the body, whatever its characters;
+bodies are capped at MAX_BODY_CHARS where they come in (forms, preview).
+
 Images from the file library (`/uploads/<stored name>`) are made responsive at the same time:
 a <picture> with a WebP <source>, `srcset`/`sizes` pointing at the renditions (served from
 `/media/`, made on their first request), the image's width and height, lazy loading, and the
@@ -9,9 +12,10 @@ library's alt text when the Markdown gave none. Public pages only send the store
 import html
 import re
 
-import markdown
 import nh3
-from flask import has_app_context
+from flask import current_app, has_app_context
+
+from cms.services.markdown_parser import markdown_to_html
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
@@ -24,6 +28,7 @@ ALLOWED_ATTRIBUTES = {
     "abbr": {"title"},
     "img": {"src", "alt", "title", "width", "height", "loading"},
     "code": {"class"},
+    "ol": {"start"},
     "td": {"align"},
     "th": {"align"},
 }
@@ -35,9 +40,19 @@ RESPONSIVE_ATTRIBUTES = {
 }
 # Everything else (javascript:, data:, vbscript:) is dropped; relative links are kept.
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
-MARKDOWN_EXTENSIONS = ["extra", "sane_lists"]
 EXCERPT_LENGTH = 240
+# Longest body, in characters, when the app's MAX_BODY_CHARS is out of reach (no app context).
+DEFAULT_MAX_BODY_CHARS = 200_000
 
+
+# Deepest nesting of tags passed to the sanitizer (see limit_nesting).
+MAX_HTML_DEPTH = 100
+# The start of a start or end tag, and elements that have no end tag.
+TAG_START = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)")
+VOID_ELEMENTS = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+    "track", "wbr",
+}  # fmt: skip
 
 # Where a library image's address starts; only these images get renditions.
 UPLOADS_PREFIX = "/uploads/"
@@ -57,11 +72,41 @@ def render_markdown(source: str) -> str:
     The author's HTML goes through the allow-list first; then library images are made
     responsive, and the result goes through the (slightly wider) allow-list once more.
     """
-    raw = markdown.markdown(source or "", extensions=MARKDOWN_EXTENSIONS, output_format="html")
+    raw = limit_nesting(markdown_to_html(source or ""))
     clean = sanitize_html(raw)
     if not has_app_context() or "<img" not in clean:
         return clean
     return sanitize_html(responsive_images(clean), responsive=True)
+
+
+def limit_nesting(raw: str, depth: int = MAX_HTML_DEPTH) -> str:
+    """Return `raw` with every tag that would open deeper than `depth` shown as text.
+
+    The sanitizer's HTML parser slows down with the square of the nesting (100 KB of `<div>`
+    took seconds); no real post nests tags this deep. A `<` written as `&lt;` only ever makes
+    the markup safer, and the sanitizer still runs afterwards.
+    """
+    open_tags = 0
+
+    def visit(match: re.Match) -> str:
+        nonlocal open_tags
+        closing, name = match.group(1), match.group(2).lower()
+        if closing:
+            open_tags = max(open_tags - 1, 0)
+        elif name not in VOID_ELEMENTS:
+            if open_tags >= depth:
+                return "&lt;" + match.group(0)[1:]
+            open_tags += 1
+        return match.group(0)
+
+    return TAG_START.sub(visit, raw)
+
+
+def max_body_chars() -> int:
+    """Return the longest Markdown body accepted, in characters (setting MAX_BODY_CHARS)."""
+    if has_app_context():
+        return int(current_app.config.get("MAX_BODY_CHARS", DEFAULT_MAX_BODY_CHARS))
+    return DEFAULT_MAX_BODY_CHARS
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -218,13 +263,29 @@ def responsive_images(clean: str) -> str:
 
 
 # Headings, code and tables read badly as running text in an excerpt; leave them out.
+# The first this many characters of HTML are read for an excerpt, then twice as many, ...
+EXCERPT_HTML_PREFIX = 8_192
 NOT_IN_EXCERPT = {"h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "figcaption"}
+
+
+def _prose(body_html: str, length: int) -> str:
+    """Return the text of the body's prose, at least `length` characters of it if there are."""
+    # Read a growing prefix of the HTML: an excerpt needs the first few hundred characters,
+    # and the whole of a long body would cost time for nothing. A prefix cut inside a tag
+    # loses at most that tag's text; doubling keeps the total work linear.
+    size = EXCERPT_HTML_PREFIX
+    while True:
+        part = body_html[:size]
+        prose = nh3.clean(part, tags=set(), attributes={}, clean_content_tags=NOT_IN_EXCERPT)
+        text = re.sub(r"\s+", " ", html.unescape(prose)).strip()
+        if len(text) > length or size >= len(body_html):
+            return text
+        size *= 2
 
 
 def make_excerpt(body_html: str, length: int = EXCERPT_LENGTH) -> str:
     """Return the first words of a rendered body's prose, cut at a word boundary."""
-    prose = nh3.clean(body_html, tags=set(), attributes={}, clean_content_tags=NOT_IN_EXCERPT)
-    text = re.sub(r"\s+", " ", html.unescape(prose)).strip()
+    text = _prose(body_html, length)
     if len(text) <= length:
         return text
     cut = text[:length].rsplit(" ", 1)[0].rstrip(",.;:!?-")

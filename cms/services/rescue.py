@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from cms.extensions import db
 from cms.models import Post, PostKind, RescuedForm, utcnow
+from cms.services.rendering import max_body_chars
 
 # Fields of the post form worth keeping; anything else posted is dropped.
 FIELDS = (
@@ -25,14 +26,13 @@ FIELDS = (
 )  # fmt: skip
 # Fields that may carry several values (a multiple select).
 MULTI_FIELDS = frozenset({"tags"})
-# Longest body kept, as the form's own limit (cms/admin/posts.py MAX_BODY_LENGTH).
-MAX_BODY_LENGTH = 200_000
-# Longest value of any other field; the form's own limits are lower.
+# Longest value of any field but the body (the body's limit is the form's own, MAX_BODY_CHARS);
+# the form's own limits are lower.
 MAX_FIELD_LENGTH = 2_000
 # Most values of a multiple select (tags).
 MAX_VALUES = 200
-# Largest stash in all, in characters.
-MAX_TOTAL_LENGTH = 250_000
+# Largest stash in all, in characters, besides the body.
+MAX_OTHER_LENGTH = 50_000
 # Most stashes kept at once (all writers together); more are refused until old ones expire.
 MAX_STORED = 500
 TOKEN_BYTES = 32
@@ -72,12 +72,12 @@ def clean_fields(form_data) -> dict[str, list[str]] | None:
             values = values[:1]
         elif len(values) > MAX_VALUES:
             return None
-        limit = MAX_BODY_LENGTH if name == "body_md" else MAX_FIELD_LENGTH
+        limit = max_body_chars() if name == "body_md" else MAX_FIELD_LENGTH
         if any(len(value) > limit for value in values):
             return None
         total += sum(len(value) for value in values)
         cleaned[name] = list(values)
-    if total > MAX_TOTAL_LENGTH:
+    if total > max_body_chars() + MAX_OTHER_LENGTH:
         return None
     return cleaned
 

@@ -345,7 +345,7 @@ def test_sizes_and_counts_are_capped(app, browser, editor, draft, monkeypatch):
     url = edit_url(draft.id)
     fields = form_fields(browser, url)
     lose_session(browser)
-    too_long = "x" * (rescue.MAX_BODY_LENGTH + 1)
+    too_long = "x" * (app.config["MAX_BODY_CHARS"] + 1)
     assert send_late(browser, url, fields, body_md=too_long).status_code == 400
     assert stashes() == 0
     # Unknown fields are dropped.

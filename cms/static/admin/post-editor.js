@@ -55,6 +55,12 @@
         body: new URLSearchParams({ body_md: body.value })
       })
         .then(function (response) {
+          if (response.status === 413) {
+            // The body is over the limit: the server says so in the writer's language.
+            return response.json().then(function (data) {
+              throw { shown: data.error };
+            });
+          }
           if (!response.ok) {
             throw new Error("preview failed: " + response.status);
           }
@@ -64,8 +70,9 @@
           // Sanitized on the server (nh3 allow-list): safe to insert as HTML.
           output.innerHTML = data.html;
         })
-        .catch(function () {
-          setMessage(output, section.getAttribute("data-error-message"), "text-danger mb-0");
+        .catch(function (error) {
+          var text = (error && error.shown) || section.getAttribute("data-error-message");
+          setMessage(output, text, "text-danger mb-0");
         })
         .finally(function () {
           button.disabled = false;
