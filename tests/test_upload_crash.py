@@ -31,6 +31,7 @@ from cms.extensions import db
 from cms.models import File
 from cms.services.orphans import find_orphans
 from cms.services.storage import get_storage
+from tests.media import signed
 from tests.servers import ServerProcess, fresh_database_url
 
 PASSWORD = "crash safety needs a long passphrase"
@@ -277,8 +278,11 @@ def test_sigkill_during_uploads_leaves_rows_and_objects_consistent(
         if backend_settings["STORAGE_BACKEND"] == "local":
             assert sorted(os.listdir(tmp_path / "uploads")) == sorted(kept)
 
-        # The site still serves the committed upload, from the same database and storage.
-        reply = inspect_app.test_client().get(f"/uploads/{row.stored_name}")
+        # The site still serves the committed upload, from the same database and storage
+        # (through a signed address: no published post shows it).
+        with inspect_app.app_context():
+            address = signed(f"/uploads/{row.stored_name}")
+        reply = inspect_app.test_client().get(address)
         assert reply.status_code == 200
         assert hashlib.sha256(reply.get_data()).hexdigest() == row.sha256
         reply.close()

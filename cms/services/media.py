@@ -1,7 +1,7 @@
 """Uploads: checking a file by its content, cleaning and storing it, describing and removing it.
 
 Stored objects are named after their content: `<sha256>.<ext>`, the SHA-256 of the bytes as
-stored (after EXIF and other metadata were removed). The same bytes uploaded twice are stored
+stored (re-encoded: image data only, no metadata). The same bytes uploaded twice are stored
 once; each upload still gets its own File row (its own display name, alt text, focal point and
 uploader), and the rows share the object. The object and everything derived from it go only
 when the last row naming it is deleted.
@@ -21,13 +21,13 @@ import filetype
 from flask import current_app
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cms.extensions import db
 from cms.models import File
-from cms.services import usage
+from cms.services import imaging, usage
 from cms.services.storage import delete_in_transaction, get_storage, save_in_transaction
 
 # Pillow format -> (content type, extension, extensions accepted on the original name).
@@ -57,16 +57,6 @@ MAX_NAME_LENGTH = 255
 # Characters dropped from display names besides controls: markup has no place in a file name.
 NAME_DROPPED = set("<>")
 THUMBNAIL_SPEC = "thumb"
-# Metadata Pillow reads into `info` that says where, when and with what a picture was taken.
-METADATA_KEYS = (
-    "exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc",
-    "Raw profile type exif", "Raw profile type APP1", "Raw profile type iptc",
-    "Raw profile type xmp",
-)  # fmt: skip
-# Formats whose metadata is removed by re-encoding; GIFs are stored as uploaded (their frames
-# and timing survive untouched, and they carry no EXIF).
-CLEANED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
-JPEG_QUALITY = 90
 
 
 class UploadRejected(ValueError):
@@ -81,6 +71,8 @@ class Detected:
     extension: str
     width: int | None = None
     height: int | None = None
+    # What the image's headers say (frames, bands): the child process that re-encodes it needs it.
+    probe: imaging.Probe | None = None
 
     @property
     def is_image(self) -> bool:
@@ -148,12 +140,12 @@ def detect(data: bytes, original_name: str) -> Detected:
     extension = _extension(original_name)
     image = _detect_image(data)
     if image is not None:
-        content_type, ext, accepted, width, height = image
+        content_type, ext, accepted, probe = image
         if extension not in accepted:
             raise UploadRejected(
                 _("The file's name does not match its content (%(type)s).", type=content_type)
             )
-        return Detected(content_type, ext, width, height)
+        return Detected(content_type, ext, probe.width, probe.height, probe)
     kind = filetype.guess(data)
     if kind is not None and kind.mime in DOCUMENT_TYPES:
         ext, accepted = DOCUMENT_TYPES[kind.mime]
@@ -168,24 +160,26 @@ def detect(data: bytes, original_name: str) -> Detected:
 
 
 def _detect_image(data: bytes):
-    """Return (type, ext, accepted names, width, height) for an allowed image, else None."""
+    """Return (type, ext, accepted names, probe) for an allowed image, else None.
+
+    Only headers are read: the pixel limit, the frame limit and the decoded-size budget
+    (frames × width × height × bands) are checked before anything is decoded.
+    """
     max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
-                # Only the header is read so far: refuse huge images before decoding them.
                 if img.format not in IMAGE_TYPES:
                     return None
-                width, height = img.size
-                if width * height > max_pixels:
-                    raise UploadRejected(
-                        _(
-                            "The image is too large (%(width)s × %(height)s pixels).",
-                            width=width,
-                            height=height,
-                        )
-                    )
+                size = img.size
+                probe = imaging.probe(data)
+                # Pillow's view and ours differ: a header that lies to one of them.
+                if {"MPO": "JPEG"}.get(img.format, img.format) != probe.format or (
+                    probe.width < size[0] or probe.height < size[1]
+                ):
+                    raise imaging.ProbeError("headers disagree")
+                _check_budget(probe, max_pixels)
                 img.verify()
                 content_type, ext, accepted = IMAGE_TYPES[img.format]
     except UnidentifiedImageError:
@@ -201,113 +195,86 @@ def _detect_image(data: bytes):
     except UploadRejected:
         raise
     except Exception:
-        # verify() raises assorted errors for truncated or corrupt images.
+        # verify() and the header walk raise assorted errors for truncated or corrupt images.
         raise UploadRejected(_("The image is damaged and cannot be read.")) from None
-    return content_type, ext, accepted, width, height
+    return content_type, ext, accepted, probe
 
 
-def make_thumbnail(data: bytes, size: int) -> bytes:
-    """Return a WebP thumbnail no larger than `size` pixels on its longest side."""
-    with Image.open(io.BytesIO(data)) as img:
-        img = ImageOps.exif_transpose(img)
-        if img.mode not in ("RGB", "RGBA"):
-            img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-        img.thumbnail((size, size))
-        out = io.BytesIO()
-        img.save(out, format="WEBP", quality=80)
-        return out.getvalue()
+def _check_budget(probe: imaging.Probe, max_pixels: int) -> None:
+    """Refuse an image over the pixel limit, the frame limit or the decoded-size budget."""
+    if probe.width * probe.height > max_pixels:
+        raise UploadRejected(
+            _(
+                "The image is too large (%(width)s × %(height)s pixels).",
+                width=probe.width,
+                height=probe.height,
+            )
+        )
+    max_frames = current_app.config["MAX_IMAGE_FRAMES"]
+    if probe.frames > max_frames:
+        raise UploadRejected(
+            _(
+                "The animation has too many frames (%(frames)s; the limit is %(limit)s).",
+                frames=format_decimal(probe.frames),
+                limit=format_decimal(max_frames),
+            )
+        )
+    budget = current_app.config["MAX_IMAGE_DECODED_BYTES"]
+    if probe.decoded_bytes > budget:
+        raise UploadRejected(
+            ngettext(
+                "The image is too large to process: decoded, its %(num)d frame of "
+                "%(width)s × %(height)s pixels would take %(size)s (the limit is %(limit)s). "
+                "Upload a smaller image.",
+                "The image is too large to process: decoded, its %(num)d frames of "
+                "%(width)s × %(height)s pixels would take %(size)s (the limit is %(limit)s). "
+                "Upload a smaller image or one with fewer frames.",
+                probe.frames,
+                width=probe.width,
+                height=probe.height,
+                size=format_bytes(probe.decoded_bytes),
+                limit=format_bytes(budget),
+            )
+        )
 
 
-# --- Metadata ---------------------------------------------------------------------------
+def worker_limits() -> dict:
+    """Return the memory and time limits of the child process that decodes images."""
+    config = current_app.config
+    return {"memory": config["IMAGE_WORKER_MEMORY"], "timeout": config["IMAGE_WORKER_TIMEOUT"]}
 
 
-def _has_metadata(img: Image.Image) -> bool:
-    """Return whether an opened image carries EXIF, XMP, IPTC, comments or text chunks."""
-    if img.getexif():
-        return True
-    if any(key in img.info for key in METADATA_KEYS):
-        return True
-    # PNG tEXt/iTXt/zTXt chunks (author, place, software...); reading them may decode.
-    return bool(getattr(img, "text", None))
+def clean_image(data: bytes, probe: imaging.Probe) -> tuple[bytes, int, int, bytes]:
+    """Return the image as it is stored, its width and height, and its WebP thumbnail.
 
-
-def _webp_is_lossless(data: bytes) -> bool:
-    """Return whether a WebP file holds lossless (VP8L) pictures."""
-    return b"VP8L" in data[:4096] and b"VP8 " not in data[:4096]
-
-
-def _save_params(img: Image.Image, fmt: str, data: bytes) -> dict:
-    """Return the encoder settings that keep colours and quality but write no metadata."""
-    # Empty values, not missing ones: some encoders fall back to the source's own metadata.
-    params: dict = {"exif": b"", "xmp": b""}
-    icc = img.info.get("icc_profile")
-    if icc:
-        params["icc_profile"] = icc
-    if fmt == "JPEG":
-        params.update(quality=JPEG_QUALITY, optimize=True, comment=b"")
-    elif fmt == "PNG":
-        if "transparency" in img.info:
-            params["transparency"] = img.info["transparency"]
-    elif fmt == "WEBP":
-        lossless = _webp_is_lossless(data)
-        params.update(lossless=lossless, quality=100 if lossless else JPEG_QUALITY)
-    return params
-
-
-def _reencode_still(img: Image.Image, fmt: str, data: bytes) -> tuple[bytes, int, int]:
-    """Return one picture turned upright by its EXIF orientation and saved without metadata."""
-    params = _save_params(img, fmt, data)
-    upright = ImageOps.exif_transpose(img)
-    upright.info = {}
-    if fmt == "JPEG" and upright.mode not in ("L", "RGB", "CMYK"):
-        upright = upright.convert("RGB")
-    out = io.BytesIO()
-    upright.save(out, format=fmt, **params)
-    return out.getvalue(), upright.width, upright.height
-
-
-def _reencode_frames(img: Image.Image, fmt: str, data: bytes) -> tuple[bytes, int, int]:
-    """Return an animated PNG or WebP saved without metadata, every frame and timing kept."""
-    params = _save_params(img, fmt, data)
-    frames, durations = [], []
-    for frame in ImageSequence.Iterator(img):
-        # Decoded first: WebP reads a frame's duration only then.
-        copy = frame.copy()
-        durations.append(frame.info.get("duration", img.info.get("duration", 100)))
-        copy.info = {}
-        frames.append(copy)
-    out = io.BytesIO()
-    frames[0].save(
-        out,
-        format=fmt,
-        save_all=True,
-        append_images=frames[1:],
-        duration=durations,
-        loop=img.info.get("loop", 0),
-        **params,
-    )
-    return out.getvalue(), frames[0].width, frames[0].height
-
-
-def clean_image(data: bytes) -> tuple[bytes, int, int]:
-    """Return the image as it is stored: without metadata, upright, with its width and height.
-
-    JPEG, PNG and WebP files carrying EXIF (GPS, camera, orientation), XMP, IPTC, comments or
-    text chunks are re-encoded: first turned by their EXIF orientation, then saved with none of
-    it (colour profiles and transparency are kept). Files without metadata, and GIFs, are
-    stored exactly as uploaded. Call only after `detect` accepted the image (size checked).
+    Every image is re-encoded from its pixels in a memory-limited child process
+    (services/imaging): only image data is kept (no EXIF, XMP, IPTC, comments, text or unknown
+    chunks, nothing after the end of the image); stills are turned upright by their EXIF
+    orientation first; colour profiles, transparency, and an animation's frames and timing
+    are kept. Call only after `detect` accepted the image (its budget checked).
     """
-    with Image.open(io.BytesIO(data)) as img:
-        fmt = img.format
-        size = img.size
-        if fmt == "MPO":
-            # The embedded second picture (a preview or depth map) goes like the metadata.
-            return _reencode_still(img, "JPEG", data)
-        if fmt not in CLEANED_FORMATS or not _has_metadata(img):
-            return data, *size
-        if getattr(img, "is_animated", False):
-            return _reencode_frames(img, fmt, data)
-        return _reencode_still(img, fmt, data)
+    config = current_app.config
+    params = {
+        "probe": imaging.probe_params(probe),
+        "max_frames": config["MAX_IMAGE_FRAMES"],
+        "max_pixels": config["MAX_IMAGE_PIXELS"],
+        "thumbnail_size": config["THUMBNAIL_SIZE"],
+    }
+    try:
+        header, (cleaned, thumbnail) = imaging.run("clean", data, params, **worker_limits())
+    except imaging.WorkerError as error:
+        current_app.logger.warning("image refused by the worker: %s", error)
+        if error.reason == "timeout":
+            message = _("The image took too long to process. Upload a smaller or simpler image.")
+        elif error.reason in ("memory", "frames"):
+            message = _(
+                "The image is too large to process. Upload a smaller image or one with fewer "
+                "frames."
+            )
+        else:
+            message = _("The image is damaged and cannot be read.")
+        raise UploadRejected(message) from None
+    return cleaned, header["width"], header["height"], thumbnail
 
 
 # --- Quotas ---------------------------------------------------------------------------------
@@ -370,10 +337,11 @@ def check_quota(session: Session, uploader, sha256: str, size: int) -> None:
 def store_upload(session: Session, data: bytes, original_name: str, uploader) -> File:
     """Check, clean and store an upload, add its File row to the session, and return it.
 
-    Images lose their metadata (see `clean_image`); the object is named after the SHA-256 of
-    the stored bytes. Bytes stored before are not written again: the new row shares the object
-    (and its thumbnail) with the rows already naming it. Refused (UploadRejected, with a
-    message to show) when the content is not allowed or the uploader's quota is used up.
+    Images are re-encoded to their pixels only (see `clean_image`); the object is named after
+    the SHA-256 of the stored bytes. Bytes stored before are not written again: the new row
+    shares the object (and its thumbnail) with the rows already naming it. Refused
+    (UploadRejected, with a message to show) when the content is not allowed, an image is over
+    its limits, or the uploader's quota is used up.
 
     The caller commits; if the transaction rolls back, bytes written here are removed again
     (an object other rows already name is never written here, so it is never removed).
@@ -382,8 +350,9 @@ def store_upload(session: Session, data: bytes, original_name: str, uploader) ->
     if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
         raise UploadRejected(_("The file is larger than the upload limit."))
     detected = detect(data, original_name)
+    thumbnail = None
     if detected.is_image:
-        data, detected.width, detected.height = clean_image(data)
+        data, detected.width, detected.height, thumbnail = clean_image(data, detected.probe)
     sha256 = hashlib.sha256(data).hexdigest()
     check_quota(session, uploader, sha256, len(data))
     with session.no_autoflush:
@@ -407,7 +376,6 @@ def store_upload(session: Session, data: bytes, original_name: str, uploader) ->
     if existing is None or not storage.exists(stored_name):
         save_in_transaction(session, stored_name, data)
     if thumbnail_name and (existing is None or not storage.exists(thumbnail_name)):
-        thumbnail = make_thumbnail(data, current_app.config["THUMBNAIL_SIZE"])
         save_in_transaction(session, thumbnail_name, thumbnail)
     record = File(
         stored_name=stored_name,

@@ -13,19 +13,17 @@ widths from RENDITION_WIDTHS smaller than the original, crops from RENDITION_CRO
 current focal point. A visitor cannot make the server render sizes of their choosing.
 """
 
-import io
-import math
 import re
-import warnings
 from dataclasses import dataclass
 
 from flask import current_app
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
 from cms.extensions import db
 from cms.models import File
-from cms.services.media import file_stem, register_derived_names
+from cms.services import imaging
+from cms.services.imaging import crop_box  # noqa: F401 (callers and tests use it from here)
+from cms.services.media import file_stem, register_derived_names, worker_limits
 from cms.services.storage import get_storage
 from cms.services.usage import STEM_LENGTH
 
@@ -52,8 +50,6 @@ SAVE_OPTIONS = {
     "PNG": {},
     "GIF": {},
 }
-# EXIF orientations that turn the image a quarter: its width and height trade places.
-QUARTER_TURNS = {5, 6, 7, 8}
 
 
 class RenditionError(ValueError):
@@ -286,103 +282,54 @@ def get(name: str) -> Ready | Moved | None:
 # --- Making ----------------------------------------------------------------------------------
 
 
-def crop_box(width: int, height: int, crop_w: int, crop_h: int, fx: float, fy: float):
-    """Return the largest (left, top, right, bottom) box of the crop's shape around (fx, fy).
-
-    The box is centred on the focal point and then moved back inside the image; the point
-    stays inside it either way.
+def _checked_probe(data: bytes) -> imaging.Probe:
+    """Return what an original's headers say; refuse, before decoding, what we do not decode
+    and what is over the pixel limit or the decoded-size budget (the limits may have been
+    lowered since the upload, and files stored before the budget existed were never checked).
     """
-    if width * crop_h > height * crop_w:
-        box_h = height
-        box_w = min(width, max(1, round(height * crop_w / crop_h)))
-    else:
-        box_w = width
-        box_h = min(height, max(1, round(width * crop_h / crop_w)))
-    left = min(max(fx * width - box_w / 2, 0), width - box_w)
-    top = min(max(fy * height - box_h / 2, 0), height - box_h)
-    return left, top, left + box_w, top + box_h
-
-
-def _open_checked(data: bytes) -> Image.Image:
-    """Open an original for decoding; refuse anything over the pixel limit before decoding."""
-    max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise RenditionError("not an image we decode") from None
-    if img.format not in {fmt for fmt, _type in FORMATS.values()}:
-        img.close()
-        raise RenditionError(f"format {img.format}")
-    width, height = img.size
-    # Checked by the upload already; checked again, the limit may have been lowered since.
-    if width * height > max_pixels:
-        img.close()
+        probe = imaging.probe(data)
+    except imaging.ProbeError as error:
+        raise RenditionError(f"not an image we decode: {error}") from None
+    if probe.format not in {fmt for fmt, _type in FORMATS.values()}:
+        raise RenditionError(f"format {probe.format}")
+    width, height = probe.width, probe.height
+    if width * height > current_app.config["MAX_IMAGE_PIXELS"]:
         raise RenditionError(f"{width} × {height} pixels is over MAX_IMAGE_PIXELS")
-    return img
-
-
-def _mode_for(img: Image.Image, fmt: str) -> str:
-    """Return the mode to save in: RGB, or RGBA when the image has transparency to keep."""
-    if fmt == "JPEG":
-        return "RGB"
-    transparent = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-    return "RGBA" if transparent else "RGB"
+    # A rendition decodes the first frame only.
+    if probe.frame_bytes > current_app.config["MAX_IMAGE_DECODED_BYTES"]:
+        raise RenditionError(f"{width} × {height} pixels is over MAX_IMAGE_DECODED_BYTES")
+    return probe
 
 
 def render(data: bytes, spec: Spec) -> bytes:
-    """Return the bytes of a rendition of the original `data`."""
+    """Return the bytes of a rendition of the original `data`.
+
+    The headers are checked here; the decoding and scaling run in a memory-limited child
+    process (services/imaging), so a request for a rendition of a huge or hostile original
+    cannot grow the web worker. JPEGs are decoded at a reduced size when that is enough.
+    """
     fmt = FORMATS[spec.ext][0]
-    with _open_checked(data) as img:
-        if getattr(img, "is_animated", False) and not spec.is_crop:
-            # Scaling would keep one frame; an animation keeps its size instead (WebP only:
-            # GIFs get no width renditions).
-            if img.format == fmt:
-                return data
-            raise RenditionError("animated image")
-        turned = img.getexif().get(ExifTags.Base.Orientation, 1) in QUARTER_TURNS
-        full_w, full_h = (img.height, img.width) if turned else img.size
-        if spec.is_crop:
-            fx, fy = (code / 100 for code in spec.focal)
-            box = crop_box(full_w, full_h, spec.width, spec.height, fx, fy)
-            box_w, box_h = box[2] - box[0], box[3] - box[1]
-            if box_w >= spec.width:
-                size, scale = (spec.width, spec.height), spec.width / box_w
-            else:
-                # A small original: the crop is as large as the original allows, never upscaled.
-                size, scale = (max(1, round(box_w)), max(1, round(box_h))), 1.0
-        else:
-            box = (0, 0, full_w, full_h)
-            scale = spec.width / full_w
-            size = (spec.width, max(1, round(full_h * scale)))
-        if img.format == "JPEG":
-            # Let the decoder scale down by 1/2, 1/4 or 1/8 when that is still large enough.
-            need = (math.ceil(full_w * scale), math.ceil(full_h * scale))
-            img.draft(None, (need[1], need[0]) if turned else need)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            try:
-                upright = ImageOps.exif_transpose(img)
-            except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-                raise RenditionError("decompression bomb") from None
-            except Exception as error:
-                raise RenditionError(f"cannot decode: {error}") from None
-        # Drafting may have decoded at a reduced size: map the box onto what we have.
-        ratio_x, ratio_y = upright.width / full_w, upright.height / full_h
-        scaled_box = (box[0] * ratio_x, box[1] * ratio_y, box[2] * ratio_x, box[3] * ratio_y)
-        mode = _mode_for(upright, fmt)
-        if upright.mode != mode:
-            upright = upright.convert(mode)
-        result = upright.resize(size, Image.Resampling.LANCZOS, box=scaled_box)
-        out = io.BytesIO()
-        options = dict(SAVE_OPTIONS[fmt])
-        icc = img.info.get("icc_profile")
-        if icc and fmt in ("JPEG", "PNG", "WEBP"):
-            options["icc_profile"] = icc
-        # Nothing of the original's metadata (EXIF, GPS) is copied.
-        result.save(out, format=fmt, **options)
-        return out.getvalue()
+    probe = _checked_probe(data)
+    if probe.frames > 1 and not spec.is_crop:
+        # Scaling would keep one frame; an animation keeps its size instead (WebP only:
+        # GIFs get no width renditions).
+        if probe.format == fmt:
+            return data
+        raise RenditionError("animated image")
+    params = {
+        "format": fmt,
+        "width": spec.width,
+        "height": spec.height,
+        "focal": spec.focal,
+        "options": SAVE_OPTIONS[fmt],
+        "max_pixels": current_app.config["MAX_IMAGE_PIXELS"],
+    }
+    try:
+        _header, (rendered,) = imaging.run("render", data, params, **worker_limits())
+    except imaging.WorkerError as error:
+        raise RenditionError(str(error)) from None
+    return rendered
 
 
 # --- Removing --------------------------------------------------------------------------------
