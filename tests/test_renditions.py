@@ -23,9 +23,12 @@ from cms.services.renditions import Spec, crop_box, crop_url, parse_name
 from cms.services.storage import get_storage
 from tests.factories import image_bytes, make_post, make_user
 from tests.helpers import files_in
+from tests.media import show_publicly
 from tests.test_uploads import png_header
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+# Readers get renditions of images that published posts show, cached an hour (not a year:
+# removing the image from the last published post must stop it).
+PUBLIC = "public, max-age=3600"
 
 
 @pytest.fixture
@@ -41,9 +44,10 @@ def folder(app) -> Path:
 
 
 def upload(editor, data: bytes, name: str) -> File:
-    """Store an upload and commit it."""
+    """Store an upload, commit it, and show it in a published post (readers may fetch it)."""
     record = store_upload(db.session, data, name, editor)
     db.session.commit()
+    show_publicly(record)
     return record
 
 
@@ -167,12 +171,12 @@ def test_made_once_then_read_from_storage(app, client, editor, folder, monkeypat
     assert record.stored_name not in read
 
 
-def test_immutable_headers_type_and_nosniff(app, client, editor):
+def test_public_headers_type_and_nosniff(app, client, editor):
     record = upload(editor, image_bytes("PNG", size=(700, 350)), "headers.png")
     for url in (f"/media/{file_stem(record)}-w320.png", crop_url(record, 160, 160)):
         response = fetch(client, url)
         assert response.status_code == 200
-        assert response.headers["Cache-Control"] == IMMUTABLE
+        assert response.headers["Cache-Control"] == PUBLIC
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.mimetype == ("image/png" if url.endswith(".png") else "image/webp")
         assert response.headers["Content-Disposition"].startswith("inline")

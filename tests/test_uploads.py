@@ -23,6 +23,7 @@ from cms.services.media import UploadRejected, delete_file, store_upload
 from cms.services.storage import InvalidName, LocalStorage, get_storage
 from tests.factories import PASSWORD, image_bytes, make_user
 from tests.helpers import csrf_token_from, files_in
+from tests.media import show_publicly
 
 PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -283,10 +284,11 @@ def fetch(client, url):
 
 
 def test_images_are_served_inline_with_nosniff(app, client, uploader):
-    """Images (and their thumbnails) come inline, typed by content, with nosniff."""
+    """Images of a published post (and their thumbnails) come inline, typed, with nosniff."""
     data = image_bytes("PNG")
     record = store_upload(db.session, data, "photo.png", uploader)
     db.session.commit()
+    show_publicly(record)
     response = fetch(client, f"/uploads/{record.stored_name}")
     assert response.status_code == 200 and response.data == data
     assert response.mimetype == "image/png"
@@ -300,6 +302,7 @@ def test_documents_are_downloads_in_a_sandbox(app, client, uploader):
     """A PDF is an attachment with a sandboxing CSP and nosniff."""
     record = store_upload(db.session, PDF, "Report <2024>.pdf", uploader)
     db.session.commit()
+    show_publicly(record)
     response = fetch(client, f"/uploads/{record.stored_name}")
     assert response.status_code == 200 and response.data == PDF
     assert response.mimetype == "application/pdf"
@@ -416,7 +419,9 @@ def test_upload_form_stores_checked_files_only(app, browser, client, uploader, f
     )
     record = db.session.scalars(select(File)).one()
     assert record.original_name == "holiday.jpg" and record.content_type == "image/jpeg"
-    assert (folder / record.stored_name).read_bytes() == data
+    # Re-encoded from its pixels (tests/test_reencode.py): the same picture, not the same bytes.
+    with Image.open(folder / record.stored_name) as stored:
+        assert stored.format == "JPEG" and stored.size == (64, 48)
     assert not [name for name in files_in(folder) if name.endswith(".part")]
 
 

@@ -6,6 +6,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from cms.extensions import db
+from cms.services.media_access import dashboard_url
 from cms.web import csp_nonce
 
 
@@ -42,4 +43,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(
         AuditView(AuditEvent, db, name=_l("Audit log"), endpoint="audit", category=_l("People"))
     )
+    # Library files readers may not see yet are shown through signed addresses; templates
+    # call this only for files the page's own query limited to what the person may see.
+    app.jinja_env.globals["signed_file_url"] = dashboard_url
     return admin

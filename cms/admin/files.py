@@ -8,7 +8,6 @@ from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.form import BaseForm, FormOpts
-from flask_admin.helpers import get_redirect_target
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,11 +16,17 @@ from markupsafe import Markup
 from wtforms import BooleanField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from cms.admin.base import MAX_SEARCH_LENGTH, SecuredModelView, parse_id, when_column
+from cms.admin.base import (
+    MAX_SEARCH_LENGTH,
+    SecuredModelView,
+    parse_id,
+    return_url_target,
+    when_column,
+)
 from cms.admin.post_forms import STATE_LABELS
 from cms.extensions import db
 from cms.models import File, PostKind, PostStatus
-from cms.services import audit, usage
+from cms.services import audit, media_access, usage
 from cms.services.dashboard import file_scope
 from cms.services.media import (
     MAX_ALT_LENGTH,
@@ -284,12 +289,21 @@ def human_size(size: int) -> str:
 
 
 def thumbnail(view, context, model, name) -> Markup:
-    """Return the thumbnail of an image, or a file icon for documents."""
+    """Return the thumbnail of an image (a signed address), or a file icon for documents."""
     if model.thumbnail_name:
         return Markup('<img class="cms-thumb" src="{}" alt="" loading="lazy">').format(
-            url_for("public.upload", name=model.thumbnail_name)
+            media_access.dashboard_url(model.thumbnail_name)
         )
     return Markup('<span class="fa fa-file-o cms-file-icon" aria-hidden="true"></span>')
+
+
+def address_cell(view, context, model, name) -> Markup:
+    """Return the file's public address, linked through a signed one that opens it now."""
+    return Markup('<a href="{}">{}</a><br><small class="text-muted">{}</small>').format(
+        media_access.dashboard_url(model.stored_name),
+        file_url(model),
+        _("Readers can open this address while a published post or page shows the file."),
+    )
 
 
 def snippet_box(view, context, model, name) -> Markup:
@@ -347,9 +361,7 @@ class FileView(SecuredModelView):
         **column_formatters,
         "original_name": lambda view, context, model, name: model.original_name,
         "snippet": snippet_box,
-        "address": lambda view, context, model, name: Markup('<a href="{0}">{0}</a>').format(
-            file_url(model)
-        ),
+        "address": address_cell,
         "dimensions": lambda view, context, model, name: (
             f"{model.width} × {model.height}" if model.width else ""
         ),
@@ -425,7 +437,7 @@ class FileView(SecuredModelView):
         as {"uploaded": [file...], "refused": [{"name", "reason"}...], "message"}, 400 when
         nothing was stored. The endpoint name is throttled (cms/limits.py: files.create_view).
         """
-        return_url = get_redirect_target() or self.get_url(".index_view")
+        return_url = return_url_target() or self.get_url(".index_view")
         form = self.create_form()
         if request.method != "POST":
             return self._render_upload_form(form, return_url)
@@ -515,7 +527,7 @@ class FileView(SecuredModelView):
             "id": record.id,
             "name": record.original_name,
             "url": file_url(record),
-            "thumbnail": url_for("public.upload", name=thumbnail) if thumbnail else None,
+            "thumbnail": media_access.dashboard_url(thumbnail) if thumbnail else None,
             "is_image": record.is_image,
             "width": record.width,
             "height": record.height,

@@ -18,10 +18,10 @@ from werkzeug.routing import BaseConverter, ValidationError
 from cms.extensions import db
 from cms.models import File, Post, PostKind, SlugRedirect, Tag, User
 from cms.public import bp
-from cms.services import renditions
+from cms.services import media_access, renditions
 from cms.services.navigation import menu_items
 from cms.services.posts import is_visible, visible_posts
-from cms.services.previews import post_for_token
+from cms.services.previews import preview_for_token
 from cms.services.seo import seo_for
 from cms.services.slugs import FUTURE_SEGMENTS, reserved_segments
 from cms.services.storage import InvalidName, check_name, get_storage
@@ -30,8 +30,6 @@ from cms.services.storage import InvalidName, check_name, get_storage
 MAX_PAGE = 100_000
 # ASCII digits only: str.isdigit() also accepts "²" and "١", which int() rejects or reads.
 NUMBER = re.compile(r"[0-9]{1,9}")
-# Stored files never change under their name: cache them for a year (the longest allowed).
-UPLOAD_MAX_AGE = 365 * 24 * 3600
 
 
 class PageSlugConverter(BaseConverter):
@@ -130,10 +128,13 @@ def page(slug: str):
 @bp.get("/preview/<token>")
 def preview(token: str):
     """Show any post or page, published or not, to whoever holds a valid preview link."""
-    item = post_for_token(token)
-    if item is None:
+    found = preview_for_token(token)
+    if found is None:
         abort(404)
-    response = make_response(_render_item(item, preview=True))
+    item, issued_at = found
+    # The files readers may not fetch yet get addresses that work while this link does.
+    page = media_access.sign_for_preview(_render_item(item, preview=True), item, issued_at)
+    response = make_response(page)
     # The link is the key: keep it out of search engines, caches and other sites' logs.
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store"
@@ -149,6 +150,9 @@ def tag(slug: str):
         abort(404)
     query = visible_posts().where(Post.tags.any(Tag.id == item.id))
     posts, page, has_next = _paginate(query)
+    # A tag only drafts, scheduled or trashed posts carry would tell they exist: 404 alike.
+    if not posts:
+        abort(404)
     return render_template("public/tag.html", tag=item, posts=posts, page=page, has_next=has_next)
 
 
@@ -171,16 +175,49 @@ def author(key: str):
     )
 
 
+def _access(name: str) -> str | None:
+    """Return how this request may fetch a stored name: "signed", "public" or None.
+
+    Checked before anything else is looked up or made, so a file readers may not see answers
+    exactly like a name that does not exist.
+    """
+    if media_access.signed_grant(name, request.args.get(media_access.KEY_ARG)) is not None:
+        return "signed"
+    if media_access.is_public(name):
+        return "public"
+    return None
+
+
+def _file_response(response, access: str):
+    """Add the headers every answer with a stored file's bytes carries (200, 206 and 304)."""
+    headers = response.headers
+    # Set here, so the site's own policy (cms.web) is not added beside it.
+    headers["Content-Security-Policy"] = media_access.FILE_CSP
+    headers["X-Content-Type-Options"] = "nosniff"
+    if access == "public":
+        # No `immutable`: after an hour a browser asks again, and a file no published post
+        # shows any longer answers 404 instead of living on in caches for a year.
+        headers["Cache-Control"] = f"public, max-age={media_access.PUBLIC_MAX_AGE}"
+    else:
+        headers["Cache-Control"] = f"private, max-age={media_access.SIGNED_MAX_AGE}"
+        # The key is in the address: keep it out of other sites' logs.
+        headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @bp.get("/uploads/<name>")
 def upload(name: str):
-    """Serve a stored file: images inline, everything else as a download in a sandbox.
+    """Serve a stored file: images inline, everything else as a download, all in a sandbox.
 
-    Stored names never change their content (they are generated, and named after it), so
-    browsers and proxies may keep a copy for a year without asking again.
+    Readers get a file only while a post or page they can see shows it; a signed address
+    (cms.services.media_access) reaches the others. Anything else is 404.
     """
     try:
         check_name(name)
     except InvalidName:
+        abort(404)
+    access = _access(name)
+    if access is None:
         abort(404)
     record = db.session.scalars(
         select(File).where(or_(File.stored_name == name, File.thumbnail_name == name))
@@ -196,27 +233,30 @@ def upload(name: str):
             mimetype=mimetype,
             as_attachment=not inline,
             download_name=record.original_name if not is_thumbnail else name,
-            max_age=UPLOAD_MAX_AGE,
-            immutable=True,
         )
     except (FileNotFoundError, InvalidName):
         abort(404)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if not inline:
-        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return _file_response(response, access)
 
 
 @bp.get("/media/<name>")
 def media(name: str):
     """Serve a rendition of a library image (a smaller width or a focal-point crop).
 
-    Made on its first request and kept in storage; a name always stands for the same pixels,
-    so it is cached for a year as immutable. Names the settings do not allow answer 404.
+    Made on its first request and kept in storage, under the same rules as the original:
+    nothing is made or served for a request that may not fetch the original. Names the
+    settings do not allow answer 404.
     """
+    access = _access(name)
+    if access is None:
+        abort(404)
     found = renditions.get(name)
     if isinstance(found, renditions.Moved):
-        return redirect(url_for("public.media", name=found.name), code=302)
+        target = url_for("public.media", name=found.name)
+        grant = media_access.signed_grant(name, request.args.get(media_access.KEY_ARG))
+        if access == "signed" and grant is not None:
+            target = media_access.signed_address(target, found.name, grant)
+        return redirect(target, code=302)
     if found is None:
         abort(404)
     try:
@@ -225,10 +265,7 @@ def media(name: str):
             mimetype=found.content_type,
             as_attachment=False,
             download_name=found.name,
-            max_age=UPLOAD_MAX_AGE,
-            immutable=True,
         )
     except (FileNotFoundError, InvalidName):
         abort(404)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _file_response(response, access)

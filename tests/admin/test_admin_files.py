@@ -1,5 +1,8 @@
 """The files dashboard: uploads checked by content, thumbnails, scoping, rename and delete."""
 
+import html
+import re
+
 from sqlalchemy import select
 
 from cms.extensions import db
@@ -38,11 +41,16 @@ def test_png_upload_stores_file_row_and_thumbnail(app, browser, login_as):
     assert stored_files(app) == {record.stored_name, record.thumbnail_name}
 
     listing = text(browser.get(LIST))
-    assert f'src="/uploads/{record.thumbnail_name}"' in listing
+    # No published post shows it: the thumbnail comes through a signed address.
+    match = re.search(rf'src="(/uploads/{record.thumbnail_name}\?k=[^"]+)"', listing)
+    assert match, "the list shows no signed thumbnail"
     assert "Holiday photo.png" in listing
-    thumb = browser.get(f"/uploads/{record.thumbnail_name}")
+    thumb = browser.get(html.unescape(match[1]))
     thumb.close()
     assert thumb.status_code == 200 and thumb.mimetype == "image/webp"
+    plain = browser.get(f"/uploads/{record.thumbnail_name}")
+    plain.close()
+    assert plain.status_code == 404
 
     details = text(browser.get(f"/admin/files/details/?id={record.id}"))
     assert f"![Holiday photo.png](/uploads/{record.stored_name})" in details

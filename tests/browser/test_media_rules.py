@@ -39,7 +39,9 @@ def upload_image(page: Page, name: str) -> str:
     save_form(page)
     page.goto("/admin/files/")
     page.get_by_role("link", name=name, exact=True).first.click()
-    address = page.locator('a[href^="/uploads/"]').first.get_attribute("href")
+    # The link opens a signed address (no published post shows the file yet); its text is
+    # the public address.
+    address = page.locator('a[href^="/uploads/"]').first.inner_text()
     return address.rsplit("/", 1)[-1]
 
 
