@@ -4,7 +4,6 @@ Each save was loaded from the same version and changes the post differently; exa
 commit. Runs on the suite's database kind (SQLite here, PostgreSQL with TEST_DATABASE_URL).
 """
 
-import re
 import threading
 import urllib.error
 import urllib.parse
@@ -14,17 +13,10 @@ from http.cookiejar import CookieJar
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.servers import ServerProcess, fresh_database_url
+from tests.servers import NoRedirect, ServerProcess, field, fresh_database_url, token_in
 
 SAVES = 20
 PASSWORD = "concurrent saves need a long passphrase"
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Report redirects instead of following them: a 302 after a save means it committed."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 @pytest.fixture(scope="module")
@@ -54,19 +46,6 @@ def opener_for(server):
     data = {"csrf_token": token_in(page), "email": "editor@example.com", "password": PASSWORD}
     assert post(opener, server.url + "/account/login", data) == 302
     return opener
-
-
-def token_in(page: str) -> str:
-    """Return the CSRF token of the first form on a page."""
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-
-
-def field(page: str, name: str) -> str:
-    """Return the value of a hidden or text input on a page."""
-    found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page) or re.search(
-        rf'value="([^"]*)"[^>]*name="{name}"', page
-    )
-    return found.group(1) if found else ""
 
 
 def post(opener, url: str, data: dict) -> int:

@@ -13,21 +13,27 @@ from flask import (
 )
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.helpers import get_redirect_target, is_form_submitted
+from flask_admin.helpers import is_form_submitted
 from flask_admin.model.template import ViewPopupRowAction, ViewRowAction
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_security import current_user
 from markupsafe import Markup
 from sqlalchemy import and_
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.validators import ValidationError
 
-from cms.admin.base import ROW_ID, SecuredModelView, format_when, parse_id, when_column
+from cms.admin.base import (
+    ROW_ID,
+    SecuredModelView,
+    format_when,
+    parse_id,
+    return_url_target,
+    when_column,
+)
 from cms.admin.post_filters import post_filters
 from cms.admin.post_forms import (
-    MAX_BODY_LENGTH,
     PUBLISHER_FIELDS,
     STATE_BADGES,
     STATE_LABELS,
@@ -38,10 +44,11 @@ from cms.admin.rescue import RescueMixin
 from cms.admin.revisions import RevisionsMixin
 from cms.extensions import db
 from cms.models import Post, PostKind, PostStatus
-from cms.services import audit, dashboard, media, revisions, submissions, workflow
-from cms.services.posts import prepare_for_save
+from cms.models.base import begin_writing
+from cms.services import audit, dashboard, media, media_access, revisions, submissions, workflow
+from cms.services.posts import finish_for_save, render_for_save
 from cms.services.previews import preview_url
-from cms.services.rendering import make_excerpt, render_markdown
+from cms.services.rendering import make_excerpt, max_body_chars, render_markdown
 from cms.services.roles import (
     STAFF,
     can_edit_post,
@@ -168,6 +175,10 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
         del form["submission"]
         if "author" in form and obj is not None:
             form.author.query = dashboard.staff_users(include_id=obj.author_id)
+        if "social_image" in form and obj is not None:
+            # The image the post already shows stays selectable (keeping it exposes nothing).
+            user = current_user._get_current_object()
+            form.social_image.query = dashboard.image_files(user, include_id=obj.social_image_id)
         if obj is not None and not is_form_submitted():
             form.version.data = obj.version
             # An excerpt made from the body is shown empty, so it follows the body when saved
@@ -189,42 +200,53 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
         return form
 
     def on_model_change(self, form, model, is_created):
-        """Apply the role rules, then render the body, excerpt, slug and publication time."""
+        """Apply the role rules and render the body, reading only; then, in the short write
+        phase, claim the form, make the slug unique and stamp the publication time.
+
+        On SQLite the write lock is taken at begin_writing() and held until the commit that
+        follows: rendering 100 KB must not make everyone else's saves and logins wait.
+        """
         user = current_user._get_current_object()
+        if is_created:
+            model.kind = self.kind
+        old_status = None if is_created else g.get("cms_loaded_status")
+        # Reading only: no autoflush may start the write phase before the slow work is done.
+        with db.session.no_autoflush:
+            if not can_publish(user):
+                if not is_created and not can_edit_post(user, model):
+                    raise ValidationError(_("You may only change your own drafts."))
+                # Belt and braces: the fields are gone from the form, the values are forced.
+                model.status = PostStatus.DRAFT
+                if is_created:
+                    model.author = user
+            self.check_slug(model)
+            # An excerpt equal to the one made from the old body was made by us, not typed.
+            typed = (form.excerpt.data or "").strip()
+            generated = make_excerpt(model.body_html or "")
+            render_for_save(model, excerpt_given=bool(typed) and typed != generated)
+            if model.status == PostStatus.PUBLISHED:
+                missing = media.images_missing_alt(model)
+                if missing:
+                    raise ValidationError(media.missing_alt_message(missing))
+            event = workflow.form_event(old_status, model)
+            if request.form.get("workflow") == "submit":
+                # "Save and submit for review": the same checks as the workflow button.
+                try:
+                    workflow.apply(model, "submit", user)
+                except workflow.TransitionRefused as refused:
+                    raise ValidationError(str(refused)) from None
+            elif event:
+                revisions.mark(model, event)
+                if event == "submit":
+                    model.review_note = ""
+        # The write phase: what is checked from here on sees every save committed before.
+        begin_writing(db.session)
         if is_created:
             try:
                 submissions.claim(form.submission.data)
             except submissions.AlreadySubmitted as refused:
                 raise ValidationError(str(refused)) from None
-            model.kind = self.kind
-        old_status = None if is_created else g.get("cms_loaded_status")
-        if not can_publish(user):
-            if not is_created and not can_edit_post(user, model):
-                raise ValidationError(_("You may only change your own drafts."))
-            # Belt and braces: the fields are gone from the form, the values are forced here.
-            model.status = PostStatus.DRAFT
-            if is_created:
-                model.author = user
-        self.check_slug(model)
-        # An excerpt equal to the one made from the old body was made by us, not typed.
-        typed = (form.excerpt.data or "").strip()
-        generated = make_excerpt(model.body_html or "")
-        prepare_for_save(model, excerpt_given=bool(typed) and typed != generated)
-        if model.status == PostStatus.PUBLISHED:
-            missing = media.images_missing_alt(model)
-            if missing:
-                raise ValidationError(media.missing_alt_message(missing))
-        event = workflow.form_event(old_status, model)
-        if request.form.get("workflow") == "submit":
-            # "Save and submit for review": the same checks as the workflow button.
-            try:
-                workflow.apply(model, "submit", user)
-            except workflow.TransitionRefused as refused:
-                raise ValidationError(str(refused)) from None
-        elif event:
-            revisions.mark(model, event)
-            if event == "submit":
-                model.review_note = ""
+        finish_for_save(model)
 
     def check_slug(self, model) -> None:
         """Refuse an address the site needs for itself (used by pages)."""
@@ -250,7 +272,9 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
         if loaded != model.version:
             return self._refuse_stale(form, model)
         try:
-            form.populate_obj(model)
+            with db.session.no_autoflush:
+                form.populate_obj(model)
+            # Renders before the write phase, which ends with this commit.
             self._on_model_change(form, model, False)
             db.session.commit()
         except StaleDataError:
@@ -322,7 +346,7 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
     @expose("/delete/", methods=("POST",))
     def delete_view(self):
         """Move a post to the trash (nothing is deleted for good here)."""
-        return_url = get_redirect_target() or self.get_url(".index_view")
+        return_url = return_url_target() or self.get_url(".index_view")
         form = self.delete_form()
         if not self.validate_form(form):
             abort(400)
@@ -333,7 +357,7 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
             flash(str(refused), "error")
             return redirect(return_url)
         audit.record("trash", post, audit.shorten(post.title))
-        db.session.commit()
+        commit_or_conflict()
         flash(_("Moved to the trash. Editors can restore it from there."), "success")
         return redirect(return_url)
 
@@ -357,7 +381,7 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
             flash(str(refused), "error")
             return redirect(self.get_url(".edit_view", id=post.id))
         audit.record(f"workflow:{name}", post, audit.shorten(note or post.title))
-        db.session.commit()
+        commit_or_conflict()
         flash(_("Done: %(action)s.", action=move.label), "success")
         target = ".edit_view" if self.may_change(post) else ".details_view"
         return redirect(self.get_url(target, id=post.id))
@@ -402,16 +426,18 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
             # Nothing changes when one of them may not make this move.
             abort(403)
         try:
-            for post in posts:
-                before = post.status
-                workflow.apply(post, name, user)
-                audit.record(f"bulk:{name}", post, f"status: {before} -> {post.status}")
+            # Every post is rendered before the first write (the short write phase).
+            with db.session.no_autoflush:
+                for post in posts:
+                    before = post.status
+                    workflow.apply(post, name, user)
+                    audit.record(f"bulk:{name}", post, f"status: {before} -> {post.status}")
         except workflow.TransitionRefused as refused:
             # All or none: e.g. one post shows an image without alt text.
             db.session.rollback()
             flash(str(refused), "error")
-            abort(redirect(get_redirect_target() or self.get_url(".index_view")))
-        db.session.commit()
+            abort(redirect(return_url_target() or self.get_url(".index_view")))
+        commit_or_conflict()
         return len(posts)
 
     @action("delete", _l("Move to trash"), _l("Move the selected items to the trash?"))
@@ -456,9 +482,18 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
     def preview(self):
         """Return the sanitized HTML that the posted Markdown would be saved as."""
         source = request.form.get("body_md", "")
-        if len(source) > MAX_BODY_LENGTH:
-            abort(413)
-        return jsonify(html=render_markdown(source))
+        limit = max_body_chars()
+        if len(source) > limit:
+            message = _(
+                "The body is too long: %(length)s characters, at most %(limit)s allowed.",
+                length=format_number(len(source)),
+                limit=format_number(limit),
+            )
+            return jsonify(error=message), 413
+        html = render_markdown(source)
+        # Library images this person may see are shown through signed addresses; others stay
+        # as readers would get them (a hash typed into a body opens nothing).
+        return jsonify(html=media_access.sign_for_dashboard(html, current_user))
 
     # The CSV export and its formula defusing come from SecuredModelView.
 
@@ -485,15 +520,32 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
         "created_at": when_column,
         # Every write goes through services.rendering, which sanitizes with the allow-list as
         # its last step; the stored HTML is shown as is, as on the public post page.
+        # Library images this person may see get signed addresses (drafts' images are not
+        # public); the signing only appends keys to addresses of our stored names.
         "body_html": lambda view, context, model, name: Markup(
             '<div class="cms-rendered">{}</div>'
-        ).format(Markup(model.body_html or "")),  # noqa: S704
+        ).format(
+            Markup(media_access.sign_for_dashboard(model.body_html or "", current_user))  # noqa: S704
+        ),
     }
     column_formatters_export = {
         "status": lambda view, context, model, name: model.status,
         "author": lambda view, context, model, name: model.author.name if model.author else "",
         "tags": lambda view, context, model, name: ", ".join(tag.name for tag in model.tags),
     }
+
+
+def commit_or_conflict() -> None:
+    """Commit a workflow move; 409 and nothing saved if a post changed since it was read.
+
+    Reading happens before the write phase (also on SQLite), so someone's save may commit in
+    between; the UPDATE names the version it read, and the move is refused as stale.
+    """
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        abort(409)
 
 
 def parse_version(raw) -> int | None:

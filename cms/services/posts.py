@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 
+from cms.extensions import db
 from cms.models import Post, PostKind, PostStatus, utcnow
 from cms.services.rendering import make_excerpt, render_markdown
 from cms.services.slugs import make_slug, unique_slug
@@ -36,15 +37,31 @@ def visible_posts() -> Select:
     )
 
 
-def prepare_for_save(post: Post, *, excerpt_given: bool | None = None) -> Post:
-    """Render the body, fill the excerpt and slug, and stamp the publication time."""
+def render_for_save(post: Post, *, excerpt_given: bool | None = None) -> Post:
+    """Render the body and fill the excerpt: the slow part of a save, done before any write.
+
+    Reads only (the file library, for images), so on SQLite it runs without the write lock;
+    no autoflush either, which would write the post's pending changes first.
+    """
     post.title = (post.title or "").strip()
-    post.body_html = render_markdown(post.body_md or "")
+    with db.session.no_autoflush:
+        post.body_html = render_markdown(post.body_md or "")
     if excerpt_given is None:
         excerpt_given = bool((post.excerpt or "").strip())
     if not excerpt_given:
         post.excerpt = make_excerpt(post.body_html)
+    return post
+
+
+def finish_for_save(post: Post) -> Post:
+    """Make the slug unique and stamp the publication time: quick, just before writing."""
     post.slug = unique_slug(Post, make_slug(post.slug or post.title, "post"), post.id, "post")
     if post.status == PostStatus.PUBLISHED and post.published_at is None:
         post.published_at = utcnow()
     return post
+
+
+def prepare_for_save(post: Post, *, excerpt_given: bool | None = None) -> Post:
+    """Render the body, fill the excerpt and slug, and stamp the publication time."""
+    render_for_save(post, excerpt_given=excerpt_given)
+    return finish_for_save(post)

@@ -3,7 +3,7 @@
 Nothing is locked. Each open edit form sends a heartbeat (cms/static/admin/presence.js) that
 records "this person was here at this time" in EditPresence; whoever else opens the same post
 within EDIT_PRESENCE_SECONDS of a heartbeat is told. The writes run in the caller's
-transaction, which commits them (on SQLite a POST holds the write lock from its first query).
+transaction, which commits them (on SQLite the first write takes the write lock, briefly).
 """
 
 from datetime import datetime, timedelta

@@ -224,11 +224,15 @@ def rerender_users(file: File) -> int:
     from cms.services.rendering import render_markdown
 
     posts = users_of(file)
-    for post in posts:
+    # Every body is rendered before the first UPDATE: on SQLite the first write takes the
+    # database's write lock, and rendering under it would stall every other writer.
+    with db.session.no_autoflush:
+        rendered = [(post.id, render_markdown(post.body_md or "")) for post in posts]
+    for post_id, body_html in rendered:
         db.session.execute(
             update(Post)
-            .where(Post.id == post.id)
-            .values(body_html=render_markdown(post.body_md or ""))
+            .where(Post.id == post_id)
+            .values(body_html=body_html)
             .execution_options(synchronize_session=False)
         )
     return len(posts)

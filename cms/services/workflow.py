@@ -11,6 +11,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from cms.extensions import db
 from cms.models import Post, PostStatus, utcnow
 from cms.services import media, revisions
 from cms.services.rendering import render_markdown
@@ -102,12 +103,14 @@ def apply(
         raise TransitionRefused(_l("Please say what should change before sending it back."))
     move = TRANSITIONS[name]
     if name == "publish":
-        # Readers must not get images nobody described (alt text, or marked decorative).
-        missing = media.images_missing_alt(post)
-        if missing:
-            raise TransitionRefused(media.missing_alt_message(missing))
-        # Rendered again, so the page shows the alt text given in the library since the save.
-        post.body_html = render_markdown(post.body_md or "")
+        # Reading only, before anything is written (on SQLite: before the write lock).
+        with db.session.no_autoflush:
+            # Readers must not get images nobody described (alt text, or marked decorative).
+            missing = media.images_missing_alt(post)
+            if missing:
+                raise TransitionRefused(media.missing_alt_message(missing))
+            # Rendered again, so the page shows the alt text given in the library since the save.
+            post.body_html = render_markdown(post.body_md or "")
     now = utcnow()
     event = name
     if name == "publish":
