@@ -41,11 +41,15 @@ INSTANCE_PATH = _env("INSTANCE_PATH", str(BASE_DIR / "instance"))
 SECRET_KEY = _env("SECRET_KEY")
 # Debug pages show code and settings: never on unless asked for.
 DEBUG = _env_bool("FLASK_DEBUG", False)
-# Public host name the site answers to (used in mail links); unset means any host.
+# Public address of the site, e.g. https://www.example.org: every link that leaves the site
+# (mail, preview links, canonical and social-image URLs) names it, never a request's Host.
+SITE_URL = _env("SITE_URL")
+# Public host name the site answers to (SITE_URL sets it); unset with SITE_URL unset means only
+# the loopback names 127.0.0.1, localhost and [::1] (any port) are answered.
 SERVER_NAME = _env("SERVER_NAME")
-# Host names accepted in the Host header (Flask 3.1); empty means SERVER_NAME or any host.
+# Host names accepted in the Host header (Flask 3.1); empty means SERVER_NAME, else loopback.
 TRUSTED_HOSTS = _env_list("TRUSTED_HOSTS") or None
-# Scheme for links built outside a request (mail, CLI).
+# Scheme for links built outside a request (mail, CLI); SITE_URL's scheme when it is set.
 PREFERRED_URL_SCHEME = _env("PREFERRED_URL_SCHEME", "http")
 # Name shown in the site header, the dashboard and mail.
 SITE_NAME = _env("SITE_NAME", "Python CMS")
@@ -78,6 +82,14 @@ MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_BYTES", str(16 * 1024 * 1024)))
 MAX_IMAGE_PIXELS = int(_env("MAX_IMAGE_PIXELS", str(40_000_000)))
 # Longest side of the thumbnails shown in the dashboard, in pixels.
 THUMBNAIL_SIZE = int(_env("THUMBNAIL_SIZE", "160"))
+# Most memory an image may take decoded (frames × width × height × bands); more is refused.
+MAX_IMAGE_DECODED_BYTES = int(_env("MAX_IMAGE_DECODED_BYTES", str(128 * 1024**2)))
+# Most frames an animated image (GIF, PNG, WebP) may have.
+MAX_IMAGE_FRAMES = int(_env("MAX_IMAGE_FRAMES", "1000"))
+# Address-space limit in bytes of the child process that decodes an image (uploads, renditions).
+IMAGE_WORKER_MEMORY = int(_env("IMAGE_WORKER_MEMORY", str(1024**3)))
+# Seconds the child process that decodes an image may take before it is killed.
+IMAGE_WORKER_TIMEOUT = float(_env("IMAGE_WORKER_TIMEOUT", "30"))
 # Most files one person may upload (editors and admins too); 0 means no limit.
 MAX_FILES_PER_USER = int(_env("MAX_FILES_PER_USER", "1000"))
 # Most bytes one person's uploads may take (each stored file counted once; editors and admins
@@ -247,9 +259,9 @@ RATELIMIT_RESET_ACCOUNT = _env("RATELIMIT_RESET_ACCOUNT", "3 per minute; 10 per 
 RATELIMIT_CONFIRM = _env("RATELIMIT_CONFIRM", "5 per minute; 20 per hour")
 # Confirmation-mail resends per e-mail address.
 RATELIMIT_CONFIRM_ACCOUNT = _env("RATELIMIT_CONFIRM_ACCOUNT", "3 per minute; 10 per hour")
-# Dashboard uploads per client IP.
+# Files uploaded to the dashboard per client IP; each file of a multi-file upload counts.
 RATELIMIT_UPLOAD = _env("RATELIMIT_UPLOAD", "60 per minute; 600 per hour")
-# Dashboard uploads per logged-in user.
+# Files uploaded to the dashboard per logged-in user; each file of a multi-file upload counts.
 RATELIMIT_UPLOAD_ACCOUNT = _env("RATELIMIT_UPLOAD_ACCOUNT", "30 per minute; 300 per hour")
 # Editor forms kept for their writer after the session ended, per client IP.
 RATELIMIT_RESCUE = _env("RATELIMIT_RESCUE", "10 per hour; 30 per day")
@@ -278,6 +290,8 @@ BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
 POSTS_PER_PAGE = int(_env("POSTS_PER_PAGE", "10"))
 # How long a shared preview link of an unpublished post keeps working.
 PREVIEW_LINK_MAX_AGE = timedelta(hours=int(_env("PREVIEW_LINK_HOURS", "72")))
+# Longest Markdown body of a post or page, in characters (forms and preview refuse more).
+MAX_BODY_CHARS = int(_env("MAX_BODY_CHARS", "200000"))
 # Revisions kept per post or page, newest first; 0 keeps every one (nothing is pruned).
 REVISIONS_KEEP = int(_env("REVISIONS_KEEP", "0"))
 # How long "someone else is editing this" shows after their last sign of life.
