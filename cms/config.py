@@ -53,9 +53,12 @@ def configure_hosts(app: Flask) -> None:
             )
         config["SERVER_NAME"] = netloc
         config["PREFERRED_URL_SCHEME"] = scheme
-    if config.get("SERVER_NAME") and not config.get("TRUSTED_HOSTS"):
-        # Other Host headers get 400: accept only the configured name.
-        config["TRUSTED_HOSTS"] = [urlsplit(f"//{config['SERVER_NAME']}").hostname]
+    if config.get("SERVER_NAME"):
+        # Other Host headers get 400: accept the configured name, and TRUSTED_HOSTS besides.
+        host = urlsplit(f"//{config['SERVER_NAME']}").hostname
+        trusted = list(config.get("TRUSTED_HOSTS") or [])
+        if host not in trusted:
+            config["TRUSTED_HOSTS"] = [host, *trusted]
     if not config.get("SERVER_NAME") and not is_sqlite(config["SQLALCHEMY_DATABASE_URI"]):
         answered = (
             ", ".join(config["TRUSTED_HOSTS"])

@@ -281,6 +281,16 @@ def test_site_url_scheme_wins_over_the_request_scheme(variant, ctx, flow):
     assert links and all(link.startswith("https://cms.example.org/") for link in links), links
 
 
+@pytest.mark.parametrize("trusted", [["internal.example"], ["127.0.0.1", "old.example"]])
+def test_trusted_hosts_add_names_beside_the_site_url(variant, ctx, trusted):
+    """TRUSTED_HOSTS names more hosts to answer; the site's own one is never dropped."""
+    application = variant(SITE_URL="https://cms.example.org", TRUSTED_HOSTS=trusted)
+    client = application.test_client()
+    for host in ("cms.example.org", *trusted):
+        assert client.get("/healthz", headers={"Host": host}).status_code == 200, host
+    assert_refused(client.get("/healthz", headers={"Host": "attacker.example"}))
+
+
 def test_site_url_names_canonical_social_image_and_preview_links(variant, ctx):
     """Canonical, og:image and preview addresses name SITE_URL, not the Host used."""
     application = variant(

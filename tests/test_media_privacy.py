@@ -24,7 +24,8 @@ from cms.services.media_access import KEY_ARG, SALT, make_key
 from cms.services.previews import preview_token
 from tests.factories import PASSWORD, image_bytes, make_post, make_user
 from tests.helpers import files_in, without_tokens
-from tests.media import show_publicly
+from tests.media import show_publicly, signed
+from tests.test_uploads import PDF
 
 NONCE = re.compile(r"""nonce-?=?["']?[A-Za-z0-9_-]+""")
 # Addresses of stored files in a page, with their key if they have one.
@@ -420,3 +421,22 @@ def test_an_author_gets_no_signed_address_of_anothers_private_file(
         "/admin/posts/preview/", data={"body_md": image_md(mine), "csrf_token": token}
     )
     assert signed_in(own.get_json()["html"])
+
+
+@pytest.mark.parametrize("how", ["public", "signed"])
+def test_a_download_never_carries_another_uploaders_private_name(app, client, editor, author, how):
+    """Copies of one object keep their uploaders' names; a download shows none it may not."""
+    mine = store_upload(db.session, PDF, "annual-report.pdf", editor)
+    theirs = store_upload(db.session, PDF, "secret-merger-plan.pdf", author)
+    db.session.commit()
+    assert mine.stored_name == theirs.stored_name
+    url = f"/uploads/{mine.stored_name}"
+    if how == "public":
+        show_publicly(mine)
+    else:
+        url = signed(url)
+    response = fetch(client, url)
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    assert "secret-merger-plan" not in disposition and "annual-report" not in disposition
+    assert mine.stored_name in disposition

@@ -205,6 +205,16 @@ def _file_response(response, access: str):
     return response
 
 
+def _download_name(name: str, rows: list[File]) -> str:
+    """Return the file name a download is saved under: never one uploader's private name.
+
+    Copies of one stored object (the same bytes uploaded twice) each keep their uploader's
+    name for it; when the names differ, the download takes the stored name instead.
+    """
+    names = {row.original_name for row in rows}
+    return names.pop() if len(names) == 1 else name
+
+
 @bp.get("/uploads/<name>")
 def upload(name: str):
     """Serve a stored file: images inline, everything else as a download, all in a sandbox.
@@ -219,11 +229,14 @@ def upload(name: str):
     access = _access(name)
     if access is None:
         abort(404)
-    record = db.session.scalars(
-        select(File).where(or_(File.stored_name == name, File.thumbnail_name == name))
-    ).first()
-    if record is None:
+    rows = db.session.scalars(
+        select(File)
+        .where(or_(File.stored_name == name, File.thumbnail_name == name))
+        .order_by(File.id)
+    ).all()
+    if not rows:
         abort(404)
+    record = rows[0]
     is_thumbnail = name == record.thumbnail_name
     mimetype = "image/webp" if is_thumbnail else record.content_type
     inline = is_thumbnail or record.is_image
@@ -232,7 +245,7 @@ def upload(name: str):
             name,
             mimetype=mimetype,
             as_attachment=not inline,
-            download_name=record.original_name if not is_thumbnail else name,
+            download_name=name if is_thumbnail else _download_name(name, rows),
         )
     except (FileNotFoundError, InvalidName):
         abort(404)

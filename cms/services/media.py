@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from cms.extensions import db
 from cms.models import File
+from cms.models.base import begin_writing
 from cms.services import imaging, usage
 from cms.services.storage import delete_in_transaction, get_storage, save_in_transaction
 
@@ -354,6 +355,10 @@ def store_upload(session: Session, data: bytes, original_name: str, uploader) ->
     if detected.is_image:
         data, detected.width, detected.height, thumbnail = clean_image(data, detected.probe)
     sha256 = hashlib.sha256(data).hexdigest()
+    # The slow work is done: from here on, what is read decides what is written (the quota,
+    # whether another row already names the object, which a deletion may be removing). On
+    # SQLite, take the write lock now so those reads see every earlier commit.
+    begin_writing(session)
     check_quota(session, uploader, sha256, len(data))
     with session.no_autoflush:
         # Locks the rows naming this object (PostgreSQL), so a concurrent deletion of the last

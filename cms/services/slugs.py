@@ -5,6 +5,7 @@ from sqlalchemy import and_, event, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from cms.extensions import db
+from cms.models.base import begin_writing
 
 MAX_LENGTH = 180
 
@@ -17,6 +18,9 @@ def make_slug(text: str, fallback: str = "item") -> str:
 def unique_slug(model, text: str, exclude_id: int | None = None, fallback: str = "item") -> str:
     """Return a slug for `text` that no other row of `model` uses (adds -2, -3, ...)."""
     base = make_slug(text, fallback)
+    # The slug found here is written next: on SQLite, read it holding the write lock, so two
+    # racing saves of the same name get -2 rather than a unique-constraint error.
+    begin_writing(db.session)
     query = select(model.slug).where(model.slug.like(f"{base}%"))
     if exclude_id is not None:
         query = query.where(model.id != exclude_id)

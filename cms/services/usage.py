@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, attributes
 
 from cms.extensions import db
 from cms.models import File, FileUsage, Post
+from cms.models.base import begin_writing
 
 # Every stored object's name begins with a stem of this many lower-case hex digits: the first
 # half of the content's SHA-256 (files stored before content naming: their random stem).
@@ -227,12 +228,23 @@ def rerender_users(file: File) -> int:
     # Every body is rendered before the first UPDATE: on SQLite the first write takes the
     # database's write lock, and rendering under it would stall every other writer.
     with db.session.no_autoflush:
-        rendered = [(post.id, render_markdown(post.body_md or "")) for post in posts]
-    for post_id, body_html in rendered:
-        db.session.execute(
+        rendered = [(post.id, post.version, render_markdown(post.body_md or "")) for post in posts]
+    begin_writing(db.session)
+    for post_id, version, body_html in rendered:
+        written = db.session.execute(
             update(Post)
-            .where(Post.id == post_id)
+            .where(Post.id == post_id, Post.version == version)
             .values(body_html=body_html)
             .execution_options(synchronize_session=False)
         )
+        if written.rowcount == 0:
+            # Saved by someone meanwhile: render the body as it is now (rare, so under the lock).
+            body_md = db.session.scalar(select(Post.body_md).where(Post.id == post_id))
+            if body_md is not None:
+                db.session.execute(
+                    update(Post)
+                    .where(Post.id == post_id)
+                    .values(body_html=render_markdown(body_md))
+                    .execution_options(synchronize_session=False)
+                )
     return len(posts)

@@ -15,12 +15,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from cms.extensions import db
-from cms.models import Post, PostStatus
+from cms.models import Post, PostStatus, Tag
 from cms.models.base import begin_writing
 from cms.services import posts as post_service
+from cms.services import rendering, usage
+from cms.services.media import store_upload
+from cms.services.slugs import unique_slug
 from tests.admin.admin_helpers import form_fields
 from tests.admin.admin_helpers import text as page_text
-from tests.factories import make_post, make_user
+from tests.factories import image_bytes, make_post, make_user
 from tests.helpers import csrf_token_from
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -218,3 +221,65 @@ def test_waiting_too_long_for_the_lock_loses_nothing(app, ctx):
             session.commit()
             blocker.close()
     assert db.session.get(Post, ident).title == "Waited"
+
+
+@pytest.mark.usefixtures("sqlite_only")
+def test_an_upload_reads_quota_and_copies_holding_the_write_lock(app, ctx, statements):
+    """The quota and "is this object stored already?" are read after BEGIN IMMEDIATE, so a
+    racing deletion of the last copy cannot remove the bytes this upload then names."""
+    uploader = make_user("uploader@example.com", roles=("editor",))
+    statements.clear()
+    store_upload(db.session, image_bytes("PNG", size=(64, 48)), "a.png", uploader)
+    db.session.commit()
+    [lock] = locks(statements)
+    reads = [n for n, s in enumerate(statements) if first_word(s) == "SELECT" and "file" in s]
+    assert reads and min(reads) > lock
+
+
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_new_slug_is_chosen_holding_the_write_lock(app, ctx, statements):
+    """Two racing saves of the same name get -2, not a unique-constraint error."""
+
+    statements.clear()
+    assert unique_slug(Tag, "Same name", None, "tag") == "same-name"
+    [lock] = locks(statements)
+    slug_reads = [n for n, s in enumerate(statements) if "slug" in s and first_word(s) == "SELECT"]
+    assert slug_reads and min(slug_reads) > lock
+    db.session.rollback()
+
+
+def test_alt_text_rerender_does_not_undo_a_save_made_meanwhile(app, ctx, monkeypatch):
+    """Rendering for new alt text runs before the write phase; a post saved meanwhile is
+    rendered again from its new body instead of getting HTML of the old one."""
+
+    editor = make_user("alt@example.com", roles=("editor",))
+    photo = store_upload(db.session, image_bytes("PNG", size=(64, 48)), "p.png", editor)
+    db.session.commit()
+    body = f"Old words.\n\n![](/uploads/{photo.stored_name})"
+    ident = make_post(editor, title="Shows it", body=body).id
+    db.session.commit()
+    real = rendering.render_markdown
+    saved = []
+
+    def render_then_someone_saves(source: str) -> str:
+        html = real(source)
+        if not saved:
+            saved.append(True)
+            with db.engine.begin() as other:
+                other.execute(
+                    text(
+                        "UPDATE post SET body_md = :body, body_html = '<p>New words.</p>', "
+                        "version = version + 1 WHERE id = :id"
+                    ),
+                    {"body": body.replace("Old", "New"), "id": ident},
+                )
+        return html
+
+    monkeypatch.setattr(rendering, "render_markdown", render_then_someone_saves)
+    photo.alt_text = "A grey box"
+    assert usage.rerender_users(photo) == 1
+    db.session.commit()
+    db.session.expire_all()
+    html = db.session.get(Post, ident).body_html
+    assert "New words." in html and "Old words." not in html
+    assert 'alt="A grey box"' in html

@@ -43,6 +43,9 @@ BOOTSTRAP = (
     "import sys, runpy; sys.path.append(sys.argv[1]); "
     "runpy.run_module('imaging.worker', run_name='__main__')"
 )
+# Largest header and blobs of one message: far above any image we accept or make.
+MAX_HEADER_BYTES = 1024 * 1024
+MAX_MESSAGE_BYTES = 1024 * 1024 * 1024
 # A child whose peak memory passed this is replaced after its job (peaks never go down).
 RECYCLE_BYTES = 256 * 1024 * 1024
 _one_at_a_time = threading.Lock()
@@ -82,8 +85,12 @@ def _read_message(read) -> bytes | None:
     if not prefix:
         return None
     (length,) = struct.unpack(">I", prefix)
+    if length > MAX_HEADER_BYTES:
+        raise ValueError("message header too long")
     encoded = read(length)
     total = sum(json.loads(encoded)["lengths"])
+    if not 0 <= total <= MAX_MESSAGE_BYTES:
+        raise ValueError("message too long")
     return prefix + encoded + read(total)
 
 
@@ -169,7 +176,26 @@ def _retire_child() -> None:
     _child = None
 
 
+def _forget_inherited_child() -> None:
+    """In a process just forked: let go of the parent's child without touching it.
+
+    Our copies of its pipes are closed (so the parent's child still sees the end of its
+    input when the parent goes), the Popen object is marked done (it is not ours to wait
+    for), and the lock starts free, whatever another thread of the parent held at the fork.
+    """
+    global _child, _one_at_a_time
+    inherited, _child = _child, None
+    _one_at_a_time = threading.Lock()
+    if inherited is None:
+        return
+    for stream in (inherited.process.stdin, inherited.process.stdout, inherited.errors):
+        with contextlib.suppress(OSError):
+            stream.close()
+    inherited.process.returncode = 0
+
+
 atexit.register(_retire_child)
+os.register_at_fork(after_in_child=_forget_inherited_child)
 
 
 def run(
@@ -185,16 +211,16 @@ def run(
     with _one_at_a_time:
         child = _running_child(memory)
         try:
-            answer = child.ask(request, timeout)
+            header, blobs = _unframe(child.ask(request, timeout))
         except TimeoutError:
             _retire_child()
             raise WorkerError("timeout", f"more than {timeout} s") from None
-        except (EOFError, BrokenPipeError, OSError, ValueError):
+        except (EOFError, OSError, ValueError, KeyError, struct.error):
+            # It died, or answered nonsense (WorkerError is a ValueError too).
             words = child.last_words()
             _retire_child()
             reason = "memory" if "MemoryError" in words else "damaged"
             raise WorkerError(reason, words) from None
-        header, blobs = _unframe(answer)
         if "error" in header or header.get("peak", 0) > RECYCLE_BYTES:
             _retire_child()
     if "error" in header:
