@@ -97,13 +97,34 @@ def clean_state(request):
     application.extensions["mailman"].outbox.clear()
 
 
+def tables_with_rows(conn, tables: list[str]) -> list[str]:
+    """Return the tables that hold rows, in the order given (one round trip)."""
+    query = " UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables
+    )
+    found = set(conn.execute(text(query)).scalars())
+    return [name for name in tables if name in found]
+
+
+# Restarts every id counter a test used (a used one has a last_value) at 1.
+RESTART_USED_COUNTERS = (
+    "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) "
+    "FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"
+)
+
+
 def truncate_all() -> None:
-    """Delete every row of every table, children first."""
+    """Delete every row of every table, children first, and restart the id counters.
+
+    On PostgreSQL only the tables a test filled are emptied, with DELETE: a TRUNCATE of
+    every table cost ~90 ms per test, minutes over the suite.
+    """
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{name}"' for name in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            for name in tables_with_rows(conn, tables):
+                conn.execute(text(f'DELETE FROM "{name}"'))
+            conn.execute(text(RESTART_USED_COUNTERS))
         else:
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
