@@ -88,3 +88,14 @@ def test_a_forked_process_starts_its_own_child_and_leaves_the_parents_alone():
     assert os.waitstatus_to_exitcode(status) == 0
     assert child_pid() == parents
     assert clean(image_bytes("PNG"))["width"] == 64
+
+
+def test_a_child_started_by_a_large_process_is_kept(monkeypatch):
+    """The child's own peak decides, not its parent's (Linux keeps ru_maxrss over exec)."""
+    ballast = bytearray(300 * 1024 * 1024)  # this process is now far over RECYCLE_BYTES
+    ballast[::4096] = b"\1" * len(ballast[::4096])
+    clean(image_bytes("PNG"))
+    first = child_pid()
+    clean(image_bytes("PNG"))
+    assert child_pid() == first
+    del ballast

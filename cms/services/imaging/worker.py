@@ -282,7 +282,18 @@ def _work(header: dict, data: bytes) -> bytes:
 
 
 def _peak() -> int:
-    """Return the peak resident memory of this process so far, in bytes."""
+    """Return the peak resident memory of this process so far, in bytes.
+
+    VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over an exec, so a child
+    started by a large process would report its parent's peak as its own.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
