@@ -6,6 +6,7 @@ The schema is built by the real migrations, not by create_all.
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from cms import create_app
 from cms.extensions import db
 from cms.services.accounts import ensure_roles
+from tests.factories import make_user
 from tests.helpers import Browser, IsolatedClient
 from tests.servers import S3_TEST_ENV, S3Server
 
@@ -128,6 +130,24 @@ def truncate_all() -> None:
         else:
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def editor(ctx):
+    """An editor (tests/admin has its own, logged in through the browser)."""
+    return make_user("editor@example.com", roles=("editor",))
+
+
+@pytest.fixture
+def author(ctx):
+    """An author."""
+    return make_user("author@example.com", roles=("author",))
+
+
+@pytest.fixture
+def folder(app) -> Path:
+    """The uploads folder of the app."""
+    return Path(app.config["UPLOAD_FOLDER"])
 
 
 @pytest.fixture

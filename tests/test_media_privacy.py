@@ -10,7 +10,6 @@ import re
 import time
 from datetime import timedelta
 from html import unescape
-from pathlib import Path
 
 import pytest
 from flask import current_app
@@ -33,23 +32,8 @@ ADDRESS = re.compile(r"/(?:uploads|media)/[0-9a-f]{32}[a-z0-9_-]*\.[a-z0-9]+(?:\
 
 
 @pytest.fixture
-def editor(ctx):
-    return make_user("editor@example.com", roles=("editor",))
-
-
-@pytest.fixture
-def author(ctx):
-    return make_user("author@example.com", roles=("author",))
-
-
-@pytest.fixture
 def other_author(ctx):
     return make_user("other@example.com", roles=("author",))
-
-
-@pytest.fixture
-def folder(app) -> Path:
-    return Path(app.config["UPLOAD_FOLDER"])
 
 
 def upload(user, size=(900, 500), color=(200, 30, 30), name="photo.png") -> File:

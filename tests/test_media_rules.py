@@ -6,7 +6,6 @@ hostile files. The dashboard side is in tests/admin/test_media_library.py.
 import hashlib
 import io
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image
@@ -23,24 +22,6 @@ from cms.services.storage import LocalStorage
 from tests.factories import image_bytes, make_post, make_user
 from tests.helpers import files_in
 from tests.test_uploads import HTML, SVG, png_header
-
-
-@pytest.fixture
-def editor(ctx):
-    """An editor who uploads and publishes."""
-    return make_user("editor@example.com", roles=("editor",))
-
-
-@pytest.fixture
-def author(ctx):
-    """An author."""
-    return make_user("author@example.com", roles=("author",))
-
-
-@pytest.fixture
-def folder(app) -> Path:
-    """The uploads folder of the app."""
-    return Path(app.config["UPLOAD_FOLDER"])
 
 
 def upload(data: bytes, name: str, who) -> File:

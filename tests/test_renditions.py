@@ -21,7 +21,7 @@ from cms.services.media import delete_file, file_stem, store_upload
 from cms.services.rendering import render_markdown
 from cms.services.renditions import Spec, crop_box, crop_url, parse_name
 from cms.services.storage import get_storage
-from tests.factories import image_bytes, make_post, make_user
+from tests.factories import image_bytes, make_post
 from tests.helpers import files_in
 from tests.media import show_publicly
 from tests.test_uploads import png_header
@@ -29,18 +29,6 @@ from tests.test_uploads import png_header
 # Readers get renditions of images that published posts show, cached an hour (not a year:
 # removing the image from the last published post must stop it).
 PUBLIC = "public, max-age=3600"
-
-
-@pytest.fixture
-def editor(ctx):
-    """An editor who uploads."""
-    return make_user("editor@example.com", roles=("editor",))
-
-
-@pytest.fixture
-def folder(app) -> Path:
-    """The uploads folder of the app."""
-    return Path(app.config["UPLOAD_FOLDER"])
 
 
 def upload(editor, data: bytes, name: str) -> File:

@@ -10,7 +10,6 @@ import os
 import re
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -57,12 +56,6 @@ def png_header(width: int, height: int) -> bytes:
 def uploader(ctx):
     """An editor who uploads."""
     return make_user("uploader@example.com", roles=("editor",))
-
-
-@pytest.fixture
-def folder(app) -> Path:
-    """The uploads folder of the app."""
-    return Path(app.config["UPLOAD_FOLDER"])
 
 
 def file_rows() -> int:
