@@ -15,3 +15,11 @@ def signed(url: str) -> str:
     """Return a dashboard-signed form of a file address (/uploads/<name> or /media/<name>)."""
     prefix, name = url.rsplit("/", 1)
     return media_access.dashboard_url(name, prefix + "/")
+
+
+def fetch(client, url):
+    """GET a URL and read the whole body."""
+    response = client.get(url)
+    response.get_data()
+    response.close()
+    return response

@@ -23,7 +23,7 @@ from cms.services.media_access import KEY_ARG, SALT, make_key
 from cms.services.previews import preview_token
 from tests.factories import PASSWORD, image_bytes, make_post, make_user
 from tests.helpers import files_in, without_tokens
-from tests.media import show_publicly, signed
+from tests.media import fetch, show_publicly, signed
 from tests.test_uploads import PDF
 
 NONCE = re.compile(r"""nonce-?=?["']?[A-Za-z0-9_-]+""")
@@ -41,13 +41,6 @@ def upload(user, size=(900, 500), color=(200, 30, 30), name="photo.png") -> File
     record = store_upload(db.session, image_bytes("PNG", size=size, color=color), name, user)
     db.session.commit()
     return record
-
-
-def fetch(client, url):
-    response = client.get(url)
-    response.get_data()
-    response.close()
-    return response
 
 
 def image_md(record: File) -> str:

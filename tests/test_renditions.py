@@ -17,13 +17,14 @@ from PIL import Image, ImageDraw
 from cms.extensions import db
 from cms.models import File
 from cms.services import renditions
+from cms.services.imaging import crop_box
 from cms.services.media import delete_file, file_stem, store_upload
 from cms.services.rendering import render_markdown
-from cms.services.renditions import Spec, crop_box, crop_url, parse_name
+from cms.services.renditions import Spec, crop_url, parse_name
 from cms.services.storage import get_storage
 from tests.factories import image_bytes, make_post
 from tests.helpers import files_in
-from tests.media import show_publicly
+from tests.media import fetch, show_publicly
 from tests.test_uploads import png_header
 
 # Readers get renditions of images that published posts show, cached an hour (not a year:
@@ -37,14 +38,6 @@ def upload(editor, data: bytes, name: str) -> File:
     db.session.commit()
     show_publicly(record)
     return record
-
-
-def fetch(client, url):
-    """GET a URL and read the whole body."""
-    response = client.get(url)
-    response.get_data()
-    response.close()
-    return response
 
 
 def decoded(response) -> Image.Image:

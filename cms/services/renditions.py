@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from cms.extensions import db
 from cms.models import File
 from cms.services import imaging
-from cms.services.imaging import crop_box  # noqa: F401 (callers and tests use it from here)
 from cms.services.media import file_stem, register_derived_names, worker_limits
 from cms.services.storage import get_storage
 from cms.services.usage import STEM_LENGTH
