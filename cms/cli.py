@@ -3,15 +3,18 @@
 import os
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from cms.extensions import db
 from cms.models import User
-from cms.services import accounts, seed
+from cms.services import accounts, rerender, seed
 from cms.services.orphans import find_orphans, remove_orphans
+from cms.services.rendering.highlight import CONTENT_CSS, stylesheet
 from cms.services.roles import ADMIN, READER, ROLES
 from cms.services.storage import get_storage
 
@@ -99,6 +102,39 @@ def seed_command(count: int, seed_value: int) -> None:
     made = seed.seed_posts(count, seed_value)
     db.session.commit()
     click.echo(f"Added {made} posts in {time.perf_counter() - started:.1f} s.")
+
+
+@cms_cli.command("rerender")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=rerender.BATCH_SIZE,
+    show_default=True,
+    help="Posts rendered and written per transaction.",
+)
+def rerender_command(batch_size: int) -> None:
+    """Render every stored post and page again with the current renderer.
+
+    No revision is recorded and no version bumped: open edit forms stay valid.
+    """
+    changed = rerender.rerender_all(db.session, batch_size, after_batch=db.session.commit)
+    db.session.commit()
+    click.echo(f"Rendered posts and pages again: {changed} changed.")
+
+
+@cms_cli.command("content-css")
+@click.option("--check", is_flag=True, help="Only check that the file is up to date.")
+def content_css(check: bool) -> None:
+    """Write static/content.css: the styles of rendered bodies and code highlighting."""
+    path = Path(current_app.static_folder) / CONTENT_CSS
+    text = stylesheet()
+    if check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            raise click.ClickException(f"{path} is out of date: run `flask cms content-css`.")
+        click.echo(f"{path} is up to date.")
+        return
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {path}.")
 
 
 media_cli = AppGroup("media", help="Manage the stored files.")

@@ -2,7 +2,7 @@
 
 import secrets
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cms.services import roles
@@ -13,9 +13,13 @@ NO_STORE_PREFIXES = ("/admin", "/account")
 # Scripts only from this site or inline with this response's nonce; no inline event handlers.
 # Style attributes stay allowed (Bootstrap, select2 and the date pickers set them); <style>
 # elements do not.
+# Frames only from the two video players of our embeds (rendering/embeds.py, embed.js), and
+# those only after a reader clicks "Play video". With EXTERNAL_IMAGES = "allow" images may
+# come from any https host ({images} below); by default only from this site.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
-    "style-src-attr 'unsafe-inline'; img-src 'self' data:; "
+    "style-src-attr 'unsafe-inline'; img-src 'self' data:{images}; "
+    "frame-src https://www.youtube-nocookie.com https://player.vimeo.com; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
@@ -54,7 +58,10 @@ def set_security_headers(response):
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     if "Content-Security-Policy" not in headers:
-        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(nonce=csp_nonce())
+        images = " https:" if current_app.config.get("EXTERNAL_IMAGES") == "allow" else ""
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(
+            nonce=csp_nonce(), images=images
+        )
     if request.path.startswith(NO_STORE_PREFIXES):
         headers["Cache-Control"] = "no-store"
     if request.is_secure:

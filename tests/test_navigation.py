@@ -44,6 +44,7 @@ def clock(monkeypatch):
 
     def set_time(moment):
         monkeypatch.setattr("cms.services.posts.utcnow", lambda: moment)
+        monkeypatch.setattr("cms.services.visibility.utcnow", lambda: moment)
         monkeypatch.setattr("cms.models.content.utcnow", lambda: moment)
 
     return set_time

@@ -19,7 +19,8 @@ from cms.models import File
 from cms.services import renditions
 from cms.services.imaging import crop_box
 from cms.services.media import delete_file, file_stem, store_upload
-from cms.services.rendering import render_markdown
+from cms.services.media_library import MediaLibrary
+from cms.services.rendering import render_markdown as render_alone
 from cms.services.renditions import Spec, crop_url, parse_name
 from cms.services.storage import get_storage
 from tests.factories import image_bytes, make_post
@@ -30,6 +31,11 @@ from tests.test_uploads import png_header
 # Readers get renditions of images that published posts show, cached an hour (not a year:
 # removing the image from the last published post must stop it).
 PUBLIC = "public, max-age=3600"
+
+
+def render_markdown(source: str) -> str:
+    """Render a body as a save does: asking the file library."""
+    return render_alone(source, library=MediaLibrary())
 
 
 def upload(editor, data: bytes, name: str) -> File:
@@ -427,11 +433,12 @@ def test_other_images_are_left_alone_and_author_srcset_is_dropped(app, editor):
     )
     assert "evil.example" not in html and "onerror" not in html
     tags = images_in(html)
-    assert tags[0] == ("img", {"alt": "x", "src": "https://example.org/a.png"})
-    assert tags[1] == ("img", {"alt": "y", "src": "/uploads/" + "0" * 64 + ".png"})
+    # An image from another host is never loaded by readers' browsers: it becomes a link.
+    assert 'href="https://example.org/a.png" rel="noopener noreferrer">x</a>' in html
+    assert tags[0] == ("img", {"alt": "y", "src": "/uploads/" + "0" * 64 + ".png"})
     # The author's raw <img> of a library file is made responsive like any other.
-    assert [tag for tag, _attrs in tags[2:5]] == ["picture", "source", "img"]
-    assert tags[5] == ("img", {"src": "/x.png"})
+    assert [tag for tag, _attrs in tags[1:4]] == ["picture", "source", "img"]
+    assert tags[4] == ("img", {"src": "/x.png"})
     assert html.count("<picture>") == 1
 
 

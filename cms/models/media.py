@@ -34,6 +34,11 @@ class File(db.Model):
     # Where crops keep the subject: fractions of width and height (0..1); None = centre.
     focal_x: Mapped[float | None]
     focal_y: Mapped[float | None]
+    # Where the file was fetched from when the server imported it (an external image in a post,
+    # or a video's page for its thumbnail), so each address is imported once; None if uploaded.
+    source_url: Mapped[str | None] = mapped_column(String(2048), index=True)
+    # The title the source gave it (a video's title, shown on its embed); empty if none.
+    source_title: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     uploader: Mapped[User | None] = relationship()
 

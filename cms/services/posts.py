@@ -1,30 +1,16 @@
 """Posts: what readers may see, and what happens when a post is saved."""
 
-from datetime import datetime
-
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from cms.extensions import db
 from cms.models import Post, PostKind, PostStatus, utcnow
+from cms.services.media_library import MediaLibrary
 from cms.services.rendering import make_excerpt, render_markdown
 from cms.services.slugs import make_slug, unique_slug
+from cms.services.visibility import is_visible
 
-
-def is_visible(kind: str = PostKind.POST, now: datetime | None = None):
-    """Return the SQL condition for posts (or pages) readers may see now.
-
-    Decided at read time: a scheduled post appears exactly at its publication time and goes
-    away at its unpublish time, with no job to run.
-    """
-    now = now or utcnow()
-    return and_(
-        Post.kind == kind,
-        Post.status == PostStatus.PUBLISHED,
-        Post.published_at.is_not(None),
-        Post.published_at <= now,
-        or_(Post.unpublish_at.is_(None), Post.unpublish_at > now),
-    )
+__all__ = ["finish_for_save", "is_visible", "prepare_for_save", "render_for_save", "visible_posts"]
 
 
 def visible_posts() -> Select:
@@ -45,7 +31,7 @@ def render_for_save(post: Post, *, excerpt_given: bool | None = None) -> Post:
     """
     post.title = (post.title or "").strip()
     with db.session.no_autoflush:
-        post.body_html = render_markdown(post.body_md or "")
+        post.body_html = render_markdown(post.body_md or "", library=MediaLibrary())
     if excerpt_given is None:
         excerpt_given = bool((post.excerpt or "").strip())
     if not excerpt_given:

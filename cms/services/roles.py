@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from cms.models.content import PostStatus
+from cms.services.usage import is_in_public_post
 
 ADMIN = "admin"
 EDITOR = "editor"
@@ -80,9 +81,6 @@ def can_see_file(user, file) -> bool:
         return False
     if file.uploader_id == user.id:
         return True
-    # Imported here: the usage service needs the models, which need this module.
-    from cms.services.usage import is_in_public_post
-
     return is_in_public_post(file)
 
 

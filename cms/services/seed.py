@@ -19,6 +19,7 @@ from cms.models import (
     utcnow,
 )
 from cms.services.accounts import create_account, generate_password
+from cms.services.media_library import MediaLibrary
 from cms.services.posts import prepare_for_save
 from cms.services.rendering import make_excerpt, render_markdown
 from cms.services.roles import AUTHOR
@@ -185,7 +186,7 @@ def seed_posts(count: int, seed: int = 1, batch: int = 1000) -> int:
                 slug, number = f"{base}-{number}", number + 1
             taken.add(slug)
             body = _body(rng, topic)
-            html = render_markdown(body)
+            html = render_markdown(body, library=MediaLibrary())
             roll = rng.random()
             status = PostStatus.DRAFT if roll < 0.1 else PostStatus.PUBLISHED
             published_at = None

@@ -9,7 +9,8 @@ them. A social media image is one row.
 The rows are rewritten by a flush listener, so every way of saving a post (the forms, the
 workflow buttons, bulk actions, restoring a revision, the command line) keeps them right.
 This module knows the naming of stored objects, not the media service: it imports only the
-models, so the media service, the renderer and the permission checks may all import it.
+models (and the visibility rule), so the media service and the permission checks may import
+it. Rendering posts again after an alt text change lives in cms.services.rerender.
 """
 
 import re
@@ -19,8 +20,9 @@ from sqlalchemy import Connection, delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session, attributes
 
 from cms.extensions import db
-from cms.models import File, FileUsage, Post
-from cms.models.base import begin_writing
+from cms.models import File, FileUsage, Post, PostKind
+from cms.services.rendering.embeds import video_sources
+from cms.services.visibility import is_visible
 
 # Every stored object's name begins with a stem of this many lower-case hex digits: the first
 # half of the content's SHA-256 (files stored before content naming: their random stem).
@@ -60,11 +62,23 @@ def _content_ids(connection: Connection, names: set[str]) -> set[int]:
     return set(connection.scalars(select(File.id).where(File.stored_name.in_(stored))))
 
 
+def _thumbnail_ids(connection: Connection, body_md: str | None) -> set[int]:
+    """Return the ids of the thumbnails imported for the videos the body names (embeds).
+
+    The embed shows the thumbnail although the body names only the video's address.
+    """
+    sources = video_sources(body_md)
+    if not sources:
+        return set()
+    return set(connection.scalars(select(File.id).where(File.source_url.in_(sources))))
+
+
 def _rewrite(
     connection: Connection, post_id: int, body_md: str | None, social_image_id: int | None
 ) -> None:
     """Make the FileUsage rows of one post match its body and social image."""
     wanted = _content_ids(connection, referenced_names(body_md))
+    wanted |= _thumbnail_ids(connection, body_md)
     if social_image_id is not None:
         wanted.add(social_image_id)
     have = set(connection.scalars(select(FileUsage.file_id).where(FileUsage.post_id == post_id)))
@@ -198,10 +212,6 @@ def delete_blockers(files: Iterable[File]) -> dict[File, list[Post]]:
 
 def public_file_ids():
     """Return a SELECT of the ids of files shown by a post or page readers can see now."""
-    # Imported here: cms.services.posts imports the renderer, which imports the media service.
-    from cms.models import PostKind
-    from cms.services.posts import is_visible
-
     visible = or_(is_visible(PostKind.POST), is_visible(PostKind.PAGE))
     return select(FileUsage.file_id).join(Post, Post.id == FileUsage.post_id).where(visible)
 
@@ -211,40 +221,3 @@ def is_in_public_post(file: File) -> bool:
     with db.session.no_autoflush:
         shown = public_file_ids().where(FileUsage.file_id == file.id).exists()
         return bool(db.session.scalar(select(shown)))
-
-
-def rerender_users(file: File) -> int:
-    """Render again the stored HTML of every post showing this file; return how many.
-
-    The public HTML is made once at save time and carries the library's alt text; when that
-    text changes, the posts showing the image get it without anyone saving them. The version
-    counter is left alone: nobody's open edit form becomes stale because of it.
-    """
-    from sqlalchemy import update
-
-    from cms.services.rendering import render_markdown
-
-    posts = users_of(file)
-    # Every body is rendered before the first UPDATE: on SQLite the first write takes the
-    # database's write lock, and rendering under it would stall every other writer.
-    with db.session.no_autoflush:
-        rendered = [(post.id, post.version, render_markdown(post.body_md or "")) for post in posts]
-    begin_writing(db.session)
-    for post_id, version, body_html in rendered:
-        written = db.session.execute(
-            update(Post)
-            .where(Post.id == post_id, Post.version == version)
-            .values(body_html=body_html)
-            .execution_options(synchronize_session=False)
-        )
-        if written.rowcount == 0:
-            # Saved by someone meanwhile: render the body as it is now (rare, so under the lock).
-            body_md = db.session.scalar(select(Post.body_md).where(Post.id == post_id))
-            if body_md is not None:
-                db.session.execute(
-                    update(Post)
-                    .where(Post.id == post_id)
-                    .values(body_html=render_markdown(body_md))
-                    .execution_options(synchronize_session=False)
-                )
-    return len(posts)

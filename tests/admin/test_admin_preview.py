@@ -27,7 +27,7 @@ def test_preview_returns_sanitized_html(browser, login_as):
     )
     assert response.status_code == 200
     rendered = response.get_json()["html"]
-    assert "<h1>Title</h1>" in rendered
+    assert '<h1 id="c-title" dir="auto">Title <a class="c-anchor" href="#c-title"' in rendered
     assert '<a href="https://example.com" rel="noopener noreferrer">ok</a>' in rendered
     for bad in ("<script", "alert(1)</", "javascript:", "onerror", "<iframe"):
         assert bad not in rendered, bad

@@ -7,7 +7,7 @@ for pathological input; Python-Markdown needed minutes for 50 KB of `[`, and a p
 CommonMark parser still spent seconds on 100 KB of markup characters, where cmark spends
 milliseconds.
 
-The output is NOT safe: `services.rendering` sanitizes it with the allow-list as its last step.
+The output is NOT safe: the pipeline sanitizes it (sanitize.py) before anything else reads it.
 """
 
 import re

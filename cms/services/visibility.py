@@ -1,0 +1,27 @@
+"""Which posts and pages readers may see: one SQL condition, decided at read time.
+
+Kept apart from cms.services.posts (which renders bodies, and so needs the file library) so
+the file services below it (usage, media access) can ask it without an import circle.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import and_, or_
+
+from cms.models import Post, PostKind, PostStatus, utcnow
+
+
+def is_visible(kind: str = PostKind.POST, now: datetime | None = None):
+    """Return the SQL condition for posts (or pages) readers may see now.
+
+    Decided at read time: a scheduled post appears exactly at its publication time and goes
+    away at its unpublish time, with no job to run.
+    """
+    now = now or utcnow()
+    return and_(
+        Post.kind == kind,
+        Post.status == PostStatus.PUBLISHED,
+        Post.published_at.is_not(None),
+        Post.published_at <= now,
+        or_(Post.unpublish_at.is_(None), Post.unpublish_at > now),
+    )
