@@ -103,6 +103,24 @@ RENDITION_WIDTHS = [
 # Crops ("WIDTHxHEIGHT") made around an image's focal point: square thumbnails, social cards.
 RENDITION_CROPS = _env_list("RENDITION_CROPS", ["160x160", "320x320", "1200x630"])
 
+# --- Fetching from other hosts (external images, video embeds) ----------------------------
+# Networks (CIDR, comma-separated) the server may fetch from although they are private or
+# loopback, e.g. an intranet image server; empty: only public addresses are fetched.
+FETCH_ALLOWED_NETWORKS = _env_list("FETCH_ALLOWED_NETWORKS", [])
+# Seconds one fetch may take in all (redirects included), and to connect.
+FETCH_TIMEOUT = float(_env("FETCH_TIMEOUT", "10"))
+FETCH_CONNECT_TIMEOUT = float(_env("FETCH_CONNECT_TIMEOUT", "3"))
+# Images from other hosts in a post: "import" copies them into the file library when the post
+# is saved (those that cannot be fetched are shown as links); "allow" leaves them where they
+# are and lets readers' browsers load them from there (the public CSP then allows https images).
+EXTERNAL_IMAGES = _env("EXTERNAL_IMAGES", "import")
+# Most external images imported by one save (the rest stay links until the next save).
+EXTERNAL_IMAGES_PER_SAVE = int(_env("EXTERNAL_IMAGES_PER_SAVE", "10"))
+# Seconds one save may spend fetching in all; what is left is imported at the next save.
+EXTERNAL_IMPORT_SECONDS = float(_env("EXTERNAL_IMPORT_SECONDS", "30"))
+# Largest external image (or video thumbnail) fetched, in bytes; the upload limit applies too.
+EXTERNAL_IMAGE_MAX_BYTES = int(_env("EXTERNAL_IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
+
 # --- Mail --------------------------------------------------------------------------------
 # Flask-Mailman backend: "console" prints mail, "smtp" sends it, "file" writes it to
 # MAIL_FILE_PATH; smtp when MAIL_SERVER is set.
@@ -265,6 +283,10 @@ RATELIMIT_UPLOAD = _env("RATELIMIT_UPLOAD", "60 per minute; 600 per hour")
 RATELIMIT_UPLOAD_ACCOUNT = _env("RATELIMIT_UPLOAD_ACCOUNT", "30 per minute; 300 per hour")
 # Editor forms kept for their writer after the session ended, per client IP.
 RATELIMIT_RESCUE = _env("RATELIMIT_RESCUE", "10 per hour; 30 per day")
+# The post editor's background saves (autosave, discard, alt text), per client IP.
+RATELIMIT_EDITOR = _env("RATELIMIT_EDITOR", "120 per minute; 3000 per hour")
+# The same, per user (an autosave comes every few seconds of typing at most).
+RATELIMIT_EDITOR_ACCOUNT = _env("RATELIMIT_EDITOR_ACCOUNT", "60 per minute; 1500 per hour")
 # Second-factor and recovery code attempts per IP (the codes are short).
 RATELIMIT_SECOND_FACTOR = _env("RATELIMIT_SECOND_FACTOR", "10 per minute; 30 per hour")
 # Second-factor and recovery code attempts per account that passed the password step.
@@ -298,3 +320,7 @@ REVISIONS_KEEP = int(_env("REVISIONS_KEEP", "0"))
 EDIT_PRESENCE_SECONDS = int(_env("EDIT_PRESENCE_SECONDS", "90"))
 # How long text sent after the session ended is kept for its writer to log in again.
 RESCUED_FORM_MAX_AGE = timedelta(hours=int(_env("RESCUED_FORM_HOURS", "24")))
+# How long a writer's autosaved, unsaved form is offered for restoring (env AUTOSAVE_DAYS).
+AUTOSAVE_MAX_AGE = timedelta(days=int(_env("AUTOSAVE_DAYS", "30")))
+# Whether authors may create tags from the post form (editors and admins always may).
+AUTHORS_MAY_CREATE_TAGS = _env_bool("AUTHORS_MAY_CREATE_TAGS", False)

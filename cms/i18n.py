@@ -4,14 +4,18 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel
 from flask_login import current_user
 
+from cms.services import timezones
+
 # Flask-Security ships its German catalog as de_DE, which a plain "de" would not find;
 # de_DE still falls back to our "de" catalog and Flask-Admin's.
 CATALOG_LOCALES = {"de": "de_DE"}
+# Where times are shown in the logged-in person's own time zone.
+PERSONAL_ZONE_PATHS = ("/admin", "/account")
 
 
 def init_i18n(app: Flask, babel: Babel) -> None:
-    """Attach Flask-Babel with our locale selector."""
-    babel.init_app(app, locale_selector=select_locale)
+    """Attach Flask-Babel with our locale and time zone selectors."""
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     @app.context_processor
     def inject_language():
@@ -38,6 +42,22 @@ def select_locale() -> str | None:
         return None
     code = current_language()
     return CATALOG_LOCALES.get(code, code)
+
+
+def select_timezone() -> str | None:
+    """Return the zone times are shown in: in the dashboard and account pages the person's
+    own, elsewhere (and for visitors) the site's TIMEZONE.
+
+    None outside requests (CLI, mail), where Flask-Babel uses BABEL_DEFAULT_TIMEZONE.
+    """
+    if not has_request_context():
+        return None
+    # Public pages show the site's zone to everyone: they may be cached and served to others.
+    if not request.path.startswith(PERSONAL_ZONE_PATHS):
+        return timezones.site_zone_name()
+    # After a database error the user cannot be loaded; the site's zone is used.
+    user = None if g.get("skip_user") else current_user
+    return timezones.zone_name_of(user)
 
 
 def language_names() -> dict[str, str]:

@@ -44,6 +44,19 @@ RULES = {
     "files.create_view": Rule(
         "RATELIMIT_UPLOAD", "RATELIMIT_UPLOAD_ACCOUNT", "user", per_file=True
     ),
+    # The editor's drop and paste uploads share the Files upload's counts (same settings).
+    **{
+        f"{view}.upload": Rule(
+            "RATELIMIT_UPLOAD", "RATELIMIT_UPLOAD_ACCOUNT", "user", per_file=True
+        )
+        for view in ("posts", "pages")
+    },
+    # The editor's background saves: autosave, its discard, and alt text.
+    **{
+        f"{view}.{name}": Rule("RATELIMIT_EDITOR", "RATELIMIT_EDITOR_ACCOUNT", "user")
+        for view in ("posts", "pages")
+        for name in ("autosave", "autosave_discard", "alt_text")
+    },
     # Six-digit codes and recovery codes fall to brute force without a limit.
     "security.two_factor_token_validation": Rule(
         "RATELIMIT_SECOND_FACTOR", "RATELIMIT_SECOND_FACTOR_ACCOUNT", "pending"

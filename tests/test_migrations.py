@@ -16,7 +16,7 @@ from cms.extensions import db
 
 TABLES = {
     "form_submission", "revision", "slug_redirect", "nav_item", "edit_presence", "rescued_form",
-    "file_usage",
+    "file_usage", "autosave_slot",
     "alembic_version", "audit_event", "file", "post", "post_tags", "role", "roles_users", "tag",
     "user",
 }  # fmt: skip

@@ -1,8 +1,15 @@
 """Account forms that differ from Flask-Security's defaults."""
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_security.forms import LoginForm, SendConfirmationForm, VerifyForm
 from flask_security.utils import validate_redirect_url
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.validators import ValidationError
+
+from cms.services import timezones
 
 
 class EvenSendConfirmationForm(SendConfirmationForm):
@@ -42,3 +49,23 @@ class CmsLoginForm(OnSiteNextMixin, LoginForm):
 
 class CmsVerifyForm(OnSiteNextMixin, VerifyForm):
     """The re-authentication form, with off-site `next` addresses dropped."""
+
+
+class TimezoneForm(FlaskForm):
+    """The time zone a person reads and types times in; empty follows the site's."""
+
+    timezone = SelectField(_l("Time zone"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        """Offer the site's zone (empty) and every known zone, grouped by region."""
+        super().__init__(*args, **kwargs)
+        site = timezones.site_zone_name()
+        choices = {"": [("", _("The site's time zone (%(zone)s)", zone=site))]}
+        for region, names in timezones.grouped_zone_names():
+            choices[region or _("Other")] = [(name, name.replace("_", " ")) for name in names]
+        self.timezone.choices = choices
+
+    def validate_timezone(self, field) -> None:
+        """Accept only the site's default (empty) or a zone this system knows."""
+        if field.data and not timezones.is_valid(field.data):
+            raise ValidationError(_("Please choose a time zone from the list."))

@@ -7,7 +7,9 @@ from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 
 from cms.accounts import bp
+from cms.accounts.forms import TimezoneForm
 from cms.extensions import db
+from cms.services import timezones
 from cms.services.roles import is_staff
 
 
@@ -44,3 +46,24 @@ def _safe_back() -> str:
     if not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/"
     return path + (f"?{parts.query}" if parts.query else "")
+
+
+@bp.route("/account/settings", methods=("GET", "POST"))
+@auth_required("session")
+def settings():
+    """Let a person choose the time zone times are shown and typed in."""
+    form = TimezoneForm(timezone=current_user.timezone or "")
+    if form.validate_on_submit():
+        current_user.timezone = form.timezone.data or ""
+        db.session.commit()
+        flash(
+            _(
+                "Saved. Times are now shown in %(zone)s.",
+                zone=timezones.zone_name_of(current_user),
+            ),
+            "success",
+        )
+        return redirect(url_for("accounts.settings"), 303)
+    status = 400 if form.is_submitted() else 200
+    zone = timezones.zone_name_of(current_user)
+    return render_template("accounts/settings.html", form=form, zone=zone), status

@@ -26,7 +26,7 @@ from cms.admin.base import (
 from cms.admin.post_forms import STATE_LABELS
 from cms.extensions import db
 from cms.models import File, PostKind, PostStatus
-from cms.services import audit, media_access, usage
+from cms.services import audit, media_access, rerender, usage
 from cms.services.dashboard import file_scope
 from cms.services.media import (
     MAX_ALT_LENGTH,
@@ -568,7 +568,7 @@ class FileView(SecuredModelView):
             model.alt_text = clean_alt_text(form.alt_text.data)
         if not is_created:
             # The posts showing this image carry its alt text in their stored HTML.
-            usage.rerender_users(model)
+            rerender.rerender_users(model)
 
     def delete_model(self, model):
         """Delete the row unless a post shows it; the bytes go once nothing names them."""

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask_admin.form import BaseForm, DateTimeField, Select2Widget
+from flask_admin.form import BaseForm, Select2Widget
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,7 +10,7 @@ from flask_security import current_user
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from cms.admin.fields import ListedQuerySelectField, ListedQuerySelectMultipleField
+from cms.admin.fields import ListedQuerySelectField, LocalDateTimeField, TagsField
 from cms.models import PostState, PostStatus
 from cms.services import dashboard
 from cms.services.rendering import max_body_chars
@@ -41,6 +41,22 @@ STATE_BADGES = {
 PUBLISHER_FIELDS = ("status", "published_at", "unpublish_at", "author")
 
 
+def describe_times(form, zone_name: str) -> None:
+    """Name the zone the form's time fields read and show times in (the person's)."""
+    descriptions = {
+        "published_at": _(
+            "Times in %(zone)s. Empty: now, when published. A future time schedules it.",
+            zone=zone_name,
+        ),
+        "unpublish_at": _(
+            "Times in %(zone)s. Optional: readers stop seeing it at this time.", zone=zone_name
+        ),
+    }
+    for name, description in descriptions.items():
+        if name in form:
+            form[name].description = description
+
+
 def visible_images() -> list:
     """Return the images the person filling in the form may see (social image choices)."""
     return dashboard.image_files(current_user)
@@ -66,20 +82,12 @@ class PostForm(BaseForm):
         description=_l("Shown in lists; the first words of the body when empty."),
         render_kw={"rows": 3},
     )
-    tags = ListedQuerySelectMultipleField(
-        _l("Tags"), query_factory=dashboard.all_tags, widget=Select2Widget(multiple=True)
-    )
+    tags = TagsField(_l("Tags"), query_factory=dashboard.all_tags)
     status = SelectField(_l("Status"), choices=STATUS_CHOICES, default=PostStatus.DRAFT.value)
-    published_at = DateTimeField(
-        _l("Publication time"),
-        [Optional()],
-        description=_l("In UTC. Empty: now, when published. A future time schedules the post."),
-    )
-    unpublish_at = DateTimeField(
-        _l("Unpublish time"),
-        [Optional()],
-        description=_l("In UTC. Optional: readers stop seeing it at this time."),
-    )
+    # Typed and shown in the writer's time zone, stored in UTC; the view names the zone in
+    # the descriptions (describe_times).
+    published_at = LocalDateTimeField(_l("Publication time"), [Optional()])
+    unpublish_at = LocalDateTimeField(_l("Unpublish time"), [Optional()])
     author = ListedQuerySelectField(
         _l("Author"),
         [InputRequired()],

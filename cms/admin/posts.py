@@ -25,19 +25,21 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.validators import ValidationError
 
 from cms.admin.base import (
-    ROW_ID,
     SecuredModelView,
     format_when,
     parse_id,
     return_url_target,
     when_column,
 )
+from cms.admin.post_actions import FormActionsMixin, commit_or_conflict, parse_version
+from cms.admin.post_editor import EditorMixin
 from cms.admin.post_filters import post_filters
 from cms.admin.post_forms import (
     PUBLISHER_FIELDS,
     STATE_BADGES,
     STATE_LABELS,
     PostForm,
+    describe_times,
 )
 from cms.admin.presence import PresenceMixin
 from cms.admin.rescue import RescueMixin
@@ -45,7 +47,20 @@ from cms.admin.revisions import RevisionsMixin
 from cms.extensions import db
 from cms.models import Post, PostKind, PostStatus
 from cms.models.base import begin_writing
-from cms.services import audit, dashboard, media, media_access, revisions, submissions, workflow
+from cms.services import (
+    audit,
+    autosave,
+    dashboard,
+    external_media,
+    media,
+    media_access,
+    revisions,
+    submissions,
+    tags,
+    timezones,
+    workflow,
+)
+from cms.services.media_library import MediaLibrary
 from cms.services.posts import finish_for_save, render_for_save
 from cms.services.previews import preview_url
 from cms.services.rendering import make_excerpt, max_body_chars, render_markdown
@@ -58,7 +73,9 @@ from cms.services.roles import (
 )
 
 
-class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
+class PostView(
+    FormActionsMixin, EditorMixin, PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView
+):
     """Posts, with Markdown preview, field rules per role and row checks on every endpoint."""
 
     allowed_roles = STAFF
@@ -167,6 +184,7 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
             if "author" in form:
                 form.author.data = current_user._get_current_object()
         self.apply_rescued(form, None)
+        self.apply_autosave(form, None)
         return form
 
     def edit_form(self, obj=None):
@@ -186,6 +204,7 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
             if (obj.excerpt or "") == make_excerpt(obj.body_html or ""):
                 form.excerpt.data = ""
         self.apply_rescued(form, obj)
+        self.apply_autosave(form, obj)
         return form
 
     def _fields_for_role(self, form):
@@ -197,6 +216,9 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
             for name in PUBLISHER_FIELDS:
                 if name in form:
                     del form[name]
+        if "tags" in form:
+            form.tags.allow_new = tags.may_create(current_user)
+        describe_times(form, timezones.zone_name_of(current_user))
         return form
 
     def on_model_change(self, form, model, is_created):
@@ -210,6 +232,7 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
         if is_created:
             model.kind = self.kind
         old_status = None if is_created else g.get("cms_loaded_status")
+        action = self.posted_action(None if is_created else g.get("cms_allowed_actions"))
         # Reading only: no autoflush may start the write phase before the slow work is done.
         with db.session.no_autoflush:
             if not can_publish(user):
@@ -219,17 +242,29 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
                 model.status = PostStatus.DRAFT
                 if is_created:
                     model.author = user
+            elif action is not None:
+                self.apply_action(action, model, old_status)
             self.check_slug(model)
             # An excerpt equal to the one made from the old body was made by us, not typed.
             typed = (form.excerpt.data or "").strip()
             generated = make_excerpt(model.body_html or "")
-            render_for_save(model, excerpt_given=bool(typed) and typed != generated)
+            excerpt_given = bool(typed) and typed != generated
+            # Images and video thumbnails from other hosts: fetched now, stored below.
+            imports = external_media.fetch_for_save(model)
+            render_for_save(model, excerpt_given=excerpt_given)
             if model.status == PostStatus.PUBLISHED:
                 missing = media.images_missing_alt(model)
                 if missing:
                     raise ValidationError(media.missing_alt_message(missing))
+                # Images fetched just now are stored below, with the alt text the body gives.
+                undescribed = imports.undescribed()
+                if undescribed:
+                    raise ValidationError(external_media.missing_alt_message(undescribed))
             event = workflow.form_event(old_status, model)
-            if request.form.get("workflow") == "submit":
+            if action in ("publish", "schedule", "unpublish"):
+                event = "schedule" if model.state == "scheduled" else action
+            g.cms_saved_action = action or event
+            if action == "submit":
                 # "Save and submit for review": the same checks as the workflow button.
                 try:
                     workflow.apply(model, "submit", user)
@@ -241,12 +276,20 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
                     model.review_note = ""
         # The write phase: what is checked from here on sees every save committed before.
         begin_writing(db.session)
+        # Tags typed into the form get their unique addresses before anything is flushed.
+        tags.give_slugs(model.tags if "tags" in form else ())
         if is_created:
             try:
                 submissions.claim(form.submission.data)
             except submissions.AlreadySubmitted as refused:
                 raise ValidationError(str(refused)) from None
         finish_for_save(model)
+        if imports and external_media.store_for_save(model, imports, user):
+            render_for_save(model, excerpt_given=excerpt_given)
+        for note in imports.notes:
+            flash(note, "warning")
+        # Saved: the autosave slot of this form has served its purpose (same commit).
+        autosave.discard(user, self.kind, None if is_created else model.id)
 
     def check_slug(self, model) -> None:
         """Refuse an address the site needs for itself (used by pages)."""
@@ -269,6 +312,8 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
         """
         loaded = self._loaded_version(form)
         g.cms_loaded_status = model.status
+        # The buttons the post offered as it was loaded (its state before this form).
+        g.cms_allowed_actions = [item.name for item in self.form_actions(model)]
         if loaded != model.version:
             return self._refuse_stale(form, model)
         try:
@@ -336,11 +381,27 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
-        """Edit a post; a save refused as stale answers 409 Conflict with the form kept."""
+        """Edit a post; a save refused as stale answers 409 Conflict with the form kept.
+
+        "Move to trash" trashes the post as stored, saving nothing of the form. A refused save
+        keeps the form in the autosave slot, so the text survives leaving the page.
+        """
+        if request.method == "POST" and request.form.get("workflow") == "trash":
+            return self._trash_from_form()
         response = super().edit_view()
         if g.get("cms_conflict"):
             response = make_response(response)
             response.status_code = 409
+        if request.method == "POST":
+            self._after_post(response, self._posted_post())
+        return response
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        """Create a post; a refused save keeps the form in the autosave slot."""
+        response = super().create_view()
+        if request.method == "POST":
+            self._after_post(response, None)
         return response
 
     @expose("/delete/", methods=("POST",))
@@ -490,7 +551,7 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
                 limit=format_number(limit),
             )
             return jsonify(error=message), 413
-        html = render_markdown(source)
+        html = render_markdown(source, library=MediaLibrary())
         # Library images this person may see are shown through signed addresses; others stay
         # as readers would get them (a hash typed into a body opens nothing).
         return jsonify(html=media_access.sign_for_dashboard(html, current_user))
@@ -533,25 +594,6 @@ class PostView(PresenceMixin, RescueMixin, RevisionsMixin, SecuredModelView):
         "author": lambda view, context, model, name: model.author.name if model.author else "",
         "tags": lambda view, context, model, name: ", ".join(tag.name for tag in model.tags),
     }
-
-
-def commit_or_conflict() -> None:
-    """Commit a workflow move; 409 and nothing saved if a post changed since it was read.
-
-    Reading happens before the write phase (also on SQLite), so someone's save may commit in
-    between; the UPDATE names the version it read, and the move is refused as stale.
-    """
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        abort(409)
-
-
-def parse_version(raw) -> int | None:
-    """Return a version number sent by a form; None for anything but a plain number."""
-    text = str(raw if raw is not None else "").strip()
-    return int(text) if ROW_ID.match(text) else None
 
 
 def status_badge(post) -> Markup:

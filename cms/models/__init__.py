@@ -1,6 +1,7 @@
 """The data model, one module per domain, re-exported here."""
 
 from cms.models.audit import AuditEvent, AuditLogIsAppendOnly
+from cms.models.autosave import AutosaveSlot
 from cms.models.base import metadata, utcnow
 from cms.models.content import (
     EditPresence,
@@ -23,6 +24,7 @@ from cms.models.users import Role, User, roles_users
 __all__ = [
     "AuditEvent",
     "AuditLogIsAppendOnly",
+    "AutosaveSlot",
     "EditPresence",
     "File",
     "FileUsage",

@@ -42,6 +42,9 @@ class User(db.Model, UserMixin):
     bio: Mapped[str | None] = mapped_column(Text)
     # The interface language this person chose; None follows the browser.
     locale: Mapped[str | None] = mapped_column(String(10))
+    # The time zone (an IANA name such as "Europe/Berlin") this person reads and types times
+    # in; empty follows the site's TIMEZONE.
+    timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
     password: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     fs_uniquifier: Mapped[str] = mapped_column(String(64), unique=True)

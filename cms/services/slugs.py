@@ -5,6 +5,7 @@ from sqlalchemy import and_, event, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from cms.extensions import db
+from cms.models import Post, PostKind, PostStatus, SlugRedirect
 from cms.models.base import begin_writing
 
 MAX_LENGTH = 180
@@ -15,12 +16,19 @@ def make_slug(text: str, fallback: str = "item") -> str:
     return slugify(text or "", max_length=MAX_LENGTH, word_boundary=True) or fallback
 
 
-def unique_slug(model, text: str, exclude_id: int | None = None, fallback: str = "item") -> str:
-    """Return a slug for `text` that no other row of `model` uses (adds -2, -3, ...)."""
+def unique_slug(
+    model, text: str, exclude_id: int | None = None, fallback: str = "item", *, lock: bool = True
+) -> str:
+    """Return a slug for `text` that no other row of `model` uses (adds -2, -3, ...).
+
+    `lock=False` only looks (the address preview while a title is typed): a save made
+    meanwhile may still take the slug; the save itself decides, holding the lock.
+    """
     base = make_slug(text, fallback)
-    # The slug found here is written next: on SQLite, read it holding the write lock, so two
-    # racing saves of the same name get -2 rather than a unique-constraint error.
-    begin_writing(db.session)
+    if lock:
+        # The slug found here is written next: on SQLite, read it holding the write lock, so
+        # two racing saves of the same name get -2 rather than a unique-constraint error.
+        begin_writing(db.session)
     query = select(model.slug).where(model.slug.like(f"{base}%"))
     if exclude_id is not None:
         query = query.where(model.id != exclude_id)
@@ -90,8 +98,6 @@ def _old_values(session: Session, post) -> dict | None:
         values[name] = value
     else:
         return values
-    from cms.models import Post
-
     with session.no_autoflush:
         row = session.execute(
             select(Post.slug, Post.kind, Post.status, Post.published_at).where(Post.id == post.id)
@@ -106,8 +112,6 @@ def _record_slug_redirects(session: Session, flush_context, instances) -> None:
     A redirect is "old slug -> post", so chains collapse by themselves; a slug that a post or
     page takes (again) stops being a redirect, so the live item always wins.
     """
-    from cms.models import Post, PostKind, PostStatus, SlugRedirect
-
     # The addresses live items take in this flush: no redirect may keep or claim them.
     taken = set()
     changed = []
@@ -154,3 +158,12 @@ def _record_slug_redirects(session: Session, flush_context, instances) -> None:
         row = existing.get(key)
         if row is not None:
             session.delete(row)
+
+
+def preview_slug(kind: str, text: str, exclude_id: int | None) -> tuple[str, bool]:
+    """Return (slug, reserved): the address a save would store now (reading only), and
+    whether a page may not have it (an address the site needs for itself)."""
+    # What services.posts.finish_for_save stores, and what PageView.check_slug refuses.
+    slug = unique_slug(Post, make_slug(text, "post"), exclude_id, "post", lock=False)
+    reserved = kind == PostKind.PAGE and is_reserved_page_slug(make_slug(text, "page"))
+    return slug, reserved

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from cms.extensions import db
 from cms.models import Post, PostStatus, utcnow
 from cms.services import media, revisions
+from cms.services.media_library import MediaLibrary
 from cms.services.rendering import render_markdown
 from cms.services.roles import ADMIN, AUTHOR, can_publish, has_any_role
 
@@ -110,7 +111,7 @@ def apply(
             if missing:
                 raise TransitionRefused(media.missing_alt_message(missing))
             # Rendered again, so the page shows the alt text given in the library since the save.
-            post.body_html = render_markdown(post.body_md or "")
+            post.body_html = render_markdown(post.body_md or "", library=MediaLibrary())
     now = utcnow()
     event = name
     if name == "publish":
