@@ -9,8 +9,8 @@ FLASK   = $(BIN)/flask --app run
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test browser bench test-postgres lint format check-migrations audit translations \
-        translations-extract translations-update clean
+.PHONY: help run serve test browser bench screenshots test-postgres lint format check-migrations audit translations assets \
+        assets-check translations-extract translations-update clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -36,13 +36,25 @@ run: $(VENV)/.installed translations ## Install, migrate, create roles/demo/admi
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl+C stops it)"
 	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - --no-control-socket run:app
 
+# The editor bundle is committed, so `make run` needs no Node; rebuild it after changing
+# cms/assets (exact versions from package-lock.json; npm ci needs the npm registry).
+assets: ## Rebuild the post editor bundle (cms/static/admin/editor.*) from cms/assets with Node
+	cd cms/assets && npm ci --no-audit --no-fund && npm run build
+
+assets-check: ## Fail if the committed editor bundle differs from a fresh build
+	cd cms/assets && npm ci --no-audit --no-fund && npm run check
+
 browser: ## Install Debian's chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null || { \
 		echo "Installing Debian's chromium package for the browser tests"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# The suite runs on TEST_WORKERS processes (one database each); the tests that measure time
+# or contention (marked `serial`) run afterwards, alone.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed translations browser ## Install and run the whole suite, browser tests included
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 test-postgres: ## Run the suite against the local PostgreSQL server
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
@@ -50,6 +62,9 @@ test-postgres: ## Run the suite against the local PostgreSQL server
 
 bench: $(VENV)/.installed translations ## Time the public pages on 10,000 seeded posts (BENCH_POSTS)
 	$(BIN)/python -m tests.benchmarks.public_pages
+
+screenshots: $(VENV)/.installed translations browser ## Retake the README's screenshots (tests/browser/screenshots/)
+	$(BIN)/python -m tests.browser.readme_screenshots
 
 lint: $(VENV)/.installed ## Check style and common bugs (ruff)
 	$(BIN)/ruff check cms tests settings.py run.py

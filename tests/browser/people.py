@@ -51,6 +51,28 @@ def choose_in_select2(page: Page, field_id: str, text: str) -> None:
 
 
 def save_form(page: Page) -> None:
-    """Press the dashboard form's Save button and wait for the next page."""
-    page.locator("input[type=submit][value=Save]").click()
+    """Press the dashboard form's Save button and wait for the next page.
+
+    On a post or page form that is the quiet action: "Save draft" / "Save", or "Update" on a
+    published post (the status stays as it is).
+    """
+    page.locator(
+        "input[type=submit][value=Save], #cms-actions button[value=save], "
+        "#cms-actions button[value=update]"
+    ).first.click()
     page.wait_for_load_state()
+
+
+def press_action(page: Page, name: str) -> None:
+    """Press one of the post form's action buttons (publish, schedule, submit, ...) and wait."""
+    page.locator(f"#cms-post-form button[name=workflow][value={name}]").click()
+    page.wait_for_load_state()
+
+
+def fill_body(page: Page, text: str) -> None:
+    """Replace the post body as a writer does: in the editor (CodeMirror), once it is up."""
+    editor = page.locator("#cms-editor .cm-content")
+    expect(editor).to_be_visible()
+    editor.fill(text)
+    # The editor writes every change back into the form's textarea.
+    expect(page.locator("#body_md")).to_have_value(text)

@@ -12,7 +12,14 @@ import secrets
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.browser.people import log_in, log_out_of_dashboard, save_form, unique_email
+from tests.browser.people import (
+    fill_body,
+    log_in,
+    log_out_of_dashboard,
+    press_action,
+    save_form,
+    unique_email,
+)
 
 PASSWORD = "a long staff password"
 HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
@@ -124,10 +131,12 @@ def test_several_files_through_the_form_and_by_dropping(page, live_server):
 
 
 def place_cursor(page: Page, position: int) -> None:
-    """Put the cursor of the body field at a character position."""
-    page.locator("#body_md").evaluate(
-        "(body, at) => { body.focus(); body.setSelectionRange(at, at); }", position
-    )
+    """Put the cursor of the body's editor at a character position, with the keyboard."""
+    editor = page.locator("#cms-editor .cm-content")
+    editor.click()
+    editor.press("Control+Home")
+    for _step in range(position):
+        editor.press("ArrowRight")
 
 
 def test_images_go_into_the_post_at_the_cursor_and_readers_get_srcset(
@@ -149,7 +158,7 @@ def test_images_go_into_the_post_at_the_cursor_and_readers_get_srcset(
     page.goto("/admin/posts/new/")
     page.locator("#title").fill(title)
     body = page.locator("#body_md")
-    body.fill("Intro.\n\n\n\nOutro.")
+    fill_body(page, "Intro.\n\n\n\nOutro.")
     panel = page.locator("#cms-media")
     expect(panel).to_be_visible()
 
@@ -177,15 +186,15 @@ def test_images_go_into_the_post_at_the_cursor_and_readers_get_srcset(
     expect(body).to_have_value(f"Intro.\n\n{picked}\n\nOutro.![]({uploaded['url']})")
     # It is in the picker's list now too.
     expect(panel.locator("button.cms-media-pick", has_text=fresh)).to_have_count(1)
-    page.locator("#status").select_option("draft")
     save_form(page)
+    expect(page.locator(".alert-success")).to_contain_text("Draft saved.")
 
     # The new image needs its alt text before the post may be published.
     describe(page, fresh, "Boats in the harbour")
     page.goto("/admin/posts/")
     page.get_by_role("link", name=title).click()
-    page.locator("#status").select_option("published")
-    save_form(page)
+    press_action(page, "publish")
+    page.goto("/admin/posts/")
     expect(page.get_by_role("row").filter(has_text=title)).to_contain_text("Published")
     log_out_of_dashboard(page)
 

@@ -13,12 +13,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import watched_page
-from tests.browser.people import log_in, save_form, unique_email
+from tests.browser.people import fill_body, log_in, press_action, save_form, unique_email
 from tests.browser.test_accessibility import serious_violations
 
 PASSWORD = "a long staff password"
-# How far ahead a scheduled post is set: enough for the checks made before its time comes.
-SCHEDULE_LEAD = timedelta(seconds=8)
+# How far ahead a scheduled post is set at least: enough for the checks made before its time.
+SCHEDULE_LEAD = timedelta(seconds=20)
 
 
 def create_person(live_server, role: str, name: str) -> str:
@@ -76,18 +76,25 @@ def write_post(page: Page, title: str, slug: str, body: str) -> None:
     """Open a new post's form and type its title, address and body."""
     page.goto("/admin/posts/new/")
     field(page, "Title").fill(title)
+    page.get_by_role("button", name="Edit", exact=True).click()
     field(page, "Address").fill(slug)
-    page.locator("#body_md").fill(body)
+    fill_body(page, body)
 
 
 def type_time(page: Page, label: str, when: datetime) -> None:
-    """Type a UTC time into a dashboard date-time field and close its picker."""
+    """Type a time (wall clock of the writer's zone) into a dashboard date-time field."""
     box = field(page, label)
-    box.click()
-    box.fill(when.strftime("%Y-%m-%d %H:%M:%S"))
-    box.press("Escape")
-    field(page, "Title").click()
-    expect(box).to_have_value(when.strftime("%Y-%m-%d %H:%M:%S"))
+    box.fill(when.strftime("%Y-%m-%dT%H:%M"))
+    expect(box).to_have_value(when.strftime("%Y-%m-%dT%H:%M"))
+
+
+def next_minute(lead: timedelta) -> datetime:
+    """Return the first whole minute (UTC, naive) at least `lead` from now (fields take minutes)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    when = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    while when - now < lead:
+        when += timedelta(minutes=1)
+    return when
 
 
 # The text of cells as seen on screen: words only for screen readers ("added:") left out.
@@ -140,8 +147,8 @@ def test_author_submits_editor_sends_back_then_publishes(page, browser_for, live
     writer = browser_for()
     log_in(writer, author, PASSWORD)
     write_post(writer, title, slug, first_text)
-    writer.get_by_role("button", name="Save and submit for review").click()
-    expect(writer.locator(".alert-success")).to_be_visible()
+    writer.get_by_role("button", name="Submit for review").click()
+    expect(writer.locator(".alert-success")).to_contain_text("Submitted for review.")
     expect(post_row(writer, title)).to_contain_text("In review")
 
     # Readers do not see it.
@@ -167,8 +174,8 @@ def test_author_submits_editor_sends_back_then_publishes(page, browser_for, live
     # The author reads the comment, changes the text and submits it again.
     open_post(writer, title)
     expect(writer.locator(".cms-review-note")).to_have_text(comment)
-    writer.locator("#body_md").fill(second_text)
-    writer.get_by_role("button", name="Save and submit for review").click()
+    fill_body(writer, second_text)
+    writer.get_by_role("button", name="Submit for review").click()
     expect(post_row(writer, title)).to_contain_text("In review")
     post_row(writer, title).get_by_role("link", name=title).click()
     # In review, the post is the editors' to change: the author gets its details only.
@@ -179,10 +186,10 @@ def test_author_submits_editor_sends_back_then_publishes(page, browser_for, live
     page.reload()
     waiting.get_by_role("link", name=title).click()
     expect(page.locator("#body_md")).to_have_value(second_text)
-    expect(field(page, "Status")).to_have_value("review")
-    field(page, "Status").select_option(label="Published")
-    save_form(page)
-    expect(page.locator(".alert-success")).to_be_visible()
+    expect(page.locator(".cms-workflow .badge")).to_have_text("In review")
+    press_action(page, "publish")
+    expect(page.locator(".alert-success")).to_contain_text("Post published.")
+    page.goto("/admin/posts/")
     expect(post_row(page, title)).to_contain_text("Published")
 
     # Readers see it now, with the changed text.
@@ -198,12 +205,12 @@ def test_scheduled_post_appears_when_its_time_comes(page, browser_for, live_serv
     reader = browser_for()
     log_in(page, editor, PASSWORD)
     write_post(page, title, slug, "Stalls open at dusk on the quay.")
-    field(page, "Status").select_option(label="Published")
-    # The field is in UTC; the time is set just before saving, a few seconds ahead.
-    when = datetime.now(UTC).replace(microsecond=0, tzinfo=None) + SCHEDULE_LEAD
+    # The site's zone (UTC here) is the writer's; the field takes whole minutes.
+    when = next_minute(SCHEDULE_LEAD)
     type_time(page, "Publication time", when)
-    save_form(page)
-    expect(page.locator(".alert-success")).to_be_visible()
+    press_action(page, "schedule")
+    expect(page.locator(".alert-success")).to_contain_text("Scheduled for")
+    page.goto("/admin/posts/")
     expect(post_row(page, title).locator(".badge")).to_have_text("Scheduled")
 
     page.goto("/admin/")
@@ -218,7 +225,8 @@ def test_scheduled_post_appears_when_its_time_comes(page, browser_for, live_serv
     assert datetime.now(UTC).replace(tzinfo=None) < when, "checks took longer than the lead"
 
     # Readers reload the front page until the post shows up (bounded wait).
-    deadline = time.monotonic() + SCHEDULE_LEAD.total_seconds() + 20
+    left = when - datetime.now(UTC).replace(tzinfo=None)
+    deadline = time.monotonic() + left.total_seconds() + 20
     link = reader.get_by_role("link", name=title)
     while True:
         reader.goto("/")
@@ -250,11 +258,11 @@ def test_editor_compares_revisions_and_restores_the_first_body(page, live_server
     save_form(page)
     expect(page.locator(".alert-success")).to_be_visible()
     open_post(page, title)
-    page.locator("#body_md").fill(second)
+    fill_body(page, second)
     save_form(page)
     expect(page.locator(".alert-success")).to_be_visible()
     open_post(page, title)
-    page.locator("#body_md").fill(third)
+    fill_body(page, third)
     field(page, "Title").fill(new_title)
     save_form(page)
     expect(page.locator(".alert-success")).to_be_visible()
@@ -308,8 +316,7 @@ def test_stale_save_shows_the_conflict_and_keeps_the_typed_title(
     # Anna publishes a post; both editors open it.
     log_in(page, first, PASSWORD)
     write_post(page, title, slug, "Open from 9 to 5.")
-    field(page, "Status").select_option(label="Published")
-    save_form(page)
+    press_action(page, "publish")
     expect(page.locator(".alert-success")).to_be_visible()
     open_post(page, title)
     ben = browser_for()
@@ -317,7 +324,7 @@ def test_stale_save_shows_the_conflict_and_keeps_the_typed_title(
     open_post(ben, title)
 
     # Anna saves first.
-    page.locator("#body_md").fill("Open from 8 to 6.")
+    fill_body(page, "Open from 8 to 6.")
     save_form(page)
     expect(page.locator(".alert-success")).to_be_visible()
 
@@ -327,7 +334,7 @@ def test_stale_save_shows_the_conflict_and_keeps_the_typed_title(
     with ben.expect_response(
         lambda r: r.request.method == "POST" and "/admin/posts/edit/" in r.url
     ) as answer:
-        ben.locator("input[type=submit][value=Save]").click()
+        ben.locator("#cms-actions button[value=update]").click()
     assert answer.value.status == 409
     conflict = ben.locator(".cms-conflict")
     expect(conflict).to_be_visible()
@@ -349,7 +356,8 @@ def test_stale_save_shows_the_conflict_and_keeps_the_typed_title(
 
     # Having seen the difference, Ben saves again on purpose: it goes through.
     save_form(ben)
-    expect(ben.locator(".alert-success")).to_be_visible()
+    expect(ben.locator(".alert-success")).to_contain_text("Post updated.")
+    ben.goto("/admin/posts/")
     expect(post_row(ben, bens_title)).to_contain_text("Published")
     expect_post_page(reader, f"/posts/{slug}", bens_title, "Open from 9 to 5.")
     # Anna's text is not lost: it is in the history.

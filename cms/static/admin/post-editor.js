@@ -1,88 +1,23 @@
-/* The post editor's Markdown preview and image panel.
+/* The post editor's image panel (the live preview and the editing itself are editor.js's).
  *
- * Preview: sends the body to the view's preview endpoint (a POST with the form's CSRF token in
- * the X-CSRFToken header) and shows the HTML that comes back. The server sanitizes that HTML
- * with the same allow-list used when a post is saved, so it can be inserted as it is.
+ * Uploads an image to the Files upload endpoint (the form's CSRF token in the X-CSRFToken
+ * header, asking for JSON), or lists the library (only the files this person may see,
+ * searchable by name), and inserts the image's Markdown, ![alt](/uploads/<name>), where the
+ * cursor is in the body.
  *
- * Images: uploads an image to the Files upload endpoint (same token, asking for JSON), or
- * lists the library (only the files this person may see, searchable by name), and inserts the
- * image's Markdown, ![alt](/uploads/<name>), where the cursor is in the body.
+ * Inserting: a cancelable "cms-editor:insert" event ({detail: {text}}) is sent to the body
+ * textarea first; the editor bundle, when it runs, inserts the text at its cursor and cancels
+ * the event. Without it the text goes into the textarea itself.
  */
 (function () {
   "use strict";
 
-  function setMessage(output, text, className) {
-    var paragraph = document.createElement("p");
-    paragraph.className = className;
-    paragraph.textContent = text;
-    output.replaceChildren(paragraph);
-  }
-
-  function init() {
-    var section = document.getElementById("cms-preview");
-    var button = document.getElementById("cms-preview-button");
-    var output = document.getElementById("cms-preview-output");
-    var body = document.getElementById("body_md");
-    var form = body && body.form;
-    var token = form && form.querySelector("input[name='csrf_token']");
-    if (!section || !button || !output || !body || !token) {
-      return;
-    }
-    var url = section.getAttribute("data-preview-url");
-    // Show the preview right under the body field rather than after the form's buttons.
-    var group = body.closest(".form-group");
-    if (group) {
-      group.after(section);
-    }
-    button.disabled = false;
-
-    button.addEventListener("click", function () {
-      if (!body.value.trim()) {
-        setMessage(output, section.getAttribute("data-empty-message"), "text-muted mb-0");
-        return;
-      }
-      button.disabled = true;
-      output.setAttribute("aria-busy", "true");
-      setMessage(output, section.getAttribute("data-loading-message"), "text-muted mb-0");
-      fetch(url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: {
-          "X-CSRFToken": token.value,
-          "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
-          "Accept": "application/json"
-        },
-        body: new URLSearchParams({ body_md: body.value })
-      })
-        .then(function (response) {
-          if (response.status === 413) {
-            // The body is over the limit: the server says so in the writer's language.
-            return response.json().then(function (data) {
-              throw { shown: data.error };
-            });
-          }
-          if (!response.ok) {
-            throw new Error("preview failed: " + response.status);
-          }
-          return response.json();
-        })
-        .then(function (data) {
-          // Sanitized on the server (nh3 allow-list): safe to insert as HTML.
-          output.innerHTML = data.html;
-        })
-        .catch(function (error) {
-          var text = (error && error.shown) || section.getAttribute("data-error-message");
-          setMessage(output, text, "text-danger mb-0");
-        })
-        .finally(function () {
-          button.disabled = false;
-          output.removeAttribute("aria-busy");
-        });
-    });
-  }
-
   /* Put `text` in place of the body's selection (or at its cursor) and leave the cursor after it. */
   function insertAtCursor(body, text) {
+    var asked = new CustomEvent("cms-editor:insert", { detail: { text: text }, cancelable: true });
+    if (!body.dispatchEvent(asked)) {
+      return; // the editor bundle inserted it
+    }
     var start = body.selectionStart;
     var end = body.selectionEnd;
     body.focus();
@@ -243,11 +178,6 @@
         });
     }
 
-    // Under the body, next to the preview (which init() moved there before).
-    var group = body.closest(".form-group");
-    if (group) {
-      group.after(panel);
-    }
     panel.hidden = false;
 
     fileInput.addEventListener("change", function () {
@@ -274,14 +204,9 @@
     });
   }
 
-  function start() {
-    init();
-    initMedia();
-  }
-
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
+    document.addEventListener("DOMContentLoaded", initMedia);
   } else {
-    start();
+    initMedia();
   }
 })();
