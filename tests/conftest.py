@@ -17,7 +17,7 @@ from cms.extensions import db
 from cms.services.accounts import ensure_roles
 from tests.factories import make_user
 from tests.helpers import Browser, IsolatedClient
-from tests.servers import S3_TEST_ENV, S3Server
+from tests.servers import S3_TEST_ENV, S3Server, fresh_database_url
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -53,10 +53,15 @@ def reset_schema(app) -> None:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
-    """The database of this test session."""
+    """The database of this test session (one per pytest-xdist worker)."""
+    folder = tmp_path_factory.mktemp("db")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if TEST_DATABASE_URL and worker:
+        # Workers run at the same time: each gets its own database beside the named one.
+        return fresh_database_url(TEST_DATABASE_URL, folder, worker)
     if TEST_DATABASE_URL:
         return TEST_DATABASE_URL
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    return f"sqlite:///{folder / 'test.db'}"
 
 
 @pytest.fixture(scope="session")

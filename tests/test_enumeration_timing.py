@@ -13,6 +13,9 @@ import pytest
 from tests.factories import make_user
 from tests.helpers import Browser
 
+# Measures time or lock waits: runs alone, after the parallel part of the suite.
+pytestmark = pytest.mark.serial
+
 KNOWN, UNKNOWN = "known@example.com", "nobody@example.com"
 ROUNDS = 3
 FACTOR = 2.5

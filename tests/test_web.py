@@ -470,9 +470,9 @@ class TcpProxy:
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL pointing at PostgreSQL")
-def test_postgres_outage_and_recovery(variant, ctx):
+def test_postgres_outage_and_recovery(variant, ctx, database_url):
     """PostgreSQL drops every connection and comes back: 503s meanwhile, then recovery."""
-    url = make_url(TEST_DATABASE_URL)
+    url = make_url(database_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     try:
         through = url.set(host="127.0.0.1", port=proxy.port)

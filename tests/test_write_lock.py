@@ -22,6 +22,9 @@ from sqlalchemy import make_url
 
 from tests.servers import NoRedirect, ServerProcess, field, fresh_database_url, token_in
 
+# Measures time or lock waits: runs alone, after the parallel part of the suite.
+pytestmark = pytest.mark.serial
+
 EDITORS = 4
 # Seconds the editors keep saving; the logins run meanwhile.
 LOAD_SECONDS = 6
