@@ -6,6 +6,7 @@ listed in pygments.token.STANDARD_TYPES, the only ones the sanitizer keeps) and
 colours come from cms/static/content.css, made by `stylesheet()` (`flask cms content-css`).
 """
 
+import functools
 import html
 import re
 
@@ -28,6 +29,9 @@ SCOPE = ".highlight"
 CONTENT_CSS = "content.css"
 
 
+# Finding a lexer by name walks Pygments' registry (a third of the highlighting time); a
+# lexer keeps no state between texts, so one per language serves every block.
+@functools.lru_cache(maxsize=256)
 def _lexer(language: str):
     """Return Pygments' lexer for a language name, or None."""
     try:
