@@ -59,8 +59,8 @@ def highlight_code(clean: str, _context) -> str:
 
 # Rules for what the other stages write (anchors, task items, contents, footnotes).
 CONTENT_RULES = """\
-a.c-anchor { margin-inline-start: 0.3em; text-decoration: none; opacity: 0.4; font-weight: normal; }
-a.c-anchor:hover, a.c-anchor:focus { opacity: 1; text-decoration: none; }
+a.c-anchor { margin-inline-start: 0.3em; text-decoration: none; opacity: 0; font-weight: normal; }
+:hover > a.c-anchor, a.c-anchor:focus { opacity: 1; text-decoration: none; }
 li.c-task { list-style: none; }
 li.c-task > input, li.c-task > p > input { margin-inline: -1.4em 0.4em; }
 .c-toc ul { margin-block: 0.25em; }
