@@ -21,7 +21,7 @@ from wtforms.validators import ValidationError
 from cms.admin.base import ROW_ID, return_url_target
 from cms.extensions import db
 from cms.models import Post, PostKind, PostState, PostStatus, utcnow
-from cms.services import audit, autosave, timezones, workflow
+from cms.services import audit, timezones, workflow
 from cms.services.roles import can_publish
 
 # Flask-Admin's own messages after a save, replaced by plain words (see replace_flashes).
