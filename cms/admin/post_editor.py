@@ -13,9 +13,9 @@ from flask_admin import expose
 from flask_babel import format_time, ngettext
 from flask_babel import gettext as _
 from flask_security import current_user
-from werkzeug.datastructures import MultiDict
 
 from cms.admin.base import ROW_ID
+from cms.admin.rescue import fill_form
 from cms.extensions import db
 from cms.models import File, Post, PostKind
 from cms.services import audit, autosave, media_access, rerender
@@ -176,13 +176,7 @@ class EditorMixin:
         if slot is None:
             flash(_("There are no unsaved changes to restore."), "warning")
             return form
-        data = autosave.values(slot)
-        formdata = MultiDict([(name, value) for name, values in data.items() for value in values])
-        for field in form:
-            if field.name not in autosave.FIELDS or field.name == "version":
-                continue
-            if field.name in formdata or field.name in autosave.MULTI_FIELDS:
-                field.process(formdata, data=field.data)
+        fill_form(form, autosave.values(slot), skip="version")
         if "version" in form and post is not None:
             form.version.data = slot.version if slot.version is not None else post.version
         flash(_("Your unsaved changes were restored. Review them and save."), "info")

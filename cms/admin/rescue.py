@@ -39,6 +39,21 @@ TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 ROW_ID = re.compile(r"^[1-9][0-9]{0,8}$")
 
 
+def fill_form(form, data: dict[str, list[str]], skip: str) -> MultiDict:
+    """Fill `form` with kept fields ({name: [values]}) as if they were posted; return them.
+
+    Only the post form's fields that are kept (rescue.FIELDS) are filled, never `skip`.
+    """
+    formdata = MultiDict([(name, value) for name, values in data.items() for value in values])
+    for field in form:
+        if field.name not in rescue.FIELDS or field.name == skip:
+            continue
+        # A browser leaves out a multiple select with nothing chosen: that means none.
+        if field.name in formdata or field.name in rescue.MULTI_FIELDS:
+            field.process(formdata, data=field.data)
+    return formdata
+
+
 def same_origin() -> bool:
     """Return whether the browser says the request comes from one of this site's pages.
 
@@ -153,13 +168,7 @@ class RescueMixin:
         if data is None:
             flash(_("Your unsaved text could not be restored: it expired or was used."), "warning")
             return form
-        formdata = MultiDict([(name, value) for name, values in data.items() for value in values])
-        for field in form:
-            if field.name not in rescue.FIELDS or field.name == "submission":
-                continue
-            # A browser leaves out a multiple select with nothing chosen: that means none.
-            if field.name in formdata or field.name in rescue.MULTI_FIELDS:
-                field.process(formdata, data=field.data)
+        formdata = fill_form(form, data, skip="submission")
         submission = formdata.get("submission", "")
         if "submission" in form and SUBMISSION_TOKEN.match(submission):
             # The one-time token of the form that was refused: one post, however often sent.

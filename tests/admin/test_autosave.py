@@ -160,9 +160,11 @@ def test_autosave_needs_the_right_to_edit_the_post(app, browser, login_as):
     own_review = make_post(author, status=PostStatus.REVIEW)
     someone = make_user("someone@example.com", roles=("author",))
     theirs = make_post(someone, status=PostStatus.DRAFT)
-    send = lambda ident, url="/admin/posts/autosave/": browser.client.post(  # noqa: E731
-        url, data={"csrf_token": token, "post_id": str(ident), "body_md": "x"}
-    )
+
+    def send(ident, url="/admin/posts/autosave/"):
+        data = {"csrf_token": token, "post_id": str(ident), "body_md": "x"}
+        return browser.client.post(url, data=data)
+
     assert send(own_review.id).status_code == 403
     assert send(theirs.id).status_code == 404
     assert send("abc").status_code == 404

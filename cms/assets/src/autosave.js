@@ -4,7 +4,7 @@
  * retried on the next change; nothing typed is ever dropped. Leaving with changes that neither
  * the slot nor a save holds asks first.
  */
-import { csrfToken, errorText } from "./config.js";
+import { errorText, postFields } from "./config.js";
 
 const IDLE_MS = 3000;
 // Browsers cap keepalive requests (sent while the page goes away) at 64 KiB.
@@ -57,15 +57,7 @@ export function autosave({ form, config, status, sync }) {
     if (!body.has("post_id")) body.append("post_id", config.postId);
     const encoded = body.toString();
     show(t("saving"), false);
-    running = fetch(config.autosaveUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        "X-CSRFToken": csrfToken(form),
-        "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
-        Accept: "application/json",
-      },
-      body: encoded,
+    running = postFields(config.autosaveUrl, form, encoded, {
       keepalive: leaving && encoded.length < KEEPALIVE_LIMIT,
     })
       .then(async (response) => {

@@ -55,6 +55,21 @@ export function csrfToken(form) {
   return input ? input.value : "";
 }
 
+/** POST url-encoded fields of the post form (with its CSRF token) and ask for JSON. */
+export function postFields(url, form, body, { keepalive = false } = {}) {
+  return fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: {
+      "X-CSRFToken": csrfToken(form),
+      "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+      Accept: "application/json",
+    },
+    body,
+    keepalive,
+  });
+}
+
 /** The error text a failed JSON request gives, or null when the answer is not our JSON. */
 export async function errorText(response) {
   const type = response.headers.get("Content-Type") || "";

@@ -1,5 +1,5 @@
 /* The live preview: the body rendered by the server's own pipeline, a moment after typing stops. */
-import { csrfToken, errorText } from "./config.js";
+import { csrfToken, errorText, postFields } from "./config.js";
 
 const DELAY_MS = 600;
 
@@ -25,16 +25,11 @@ export function livePreview({ output, form, config, getText }) {
     }
     output.setAttribute("aria-busy", "true");
     try {
-      const response = await fetch(config.previewUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: {
-          "X-CSRFToken": csrfToken(form),
-          "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
-          Accept: "application/json",
-        },
-        body: new URLSearchParams({ body_md: text, csrf_token: csrfToken(form) }),
-      });
+      const response = await postFields(
+        config.previewUrl,
+        form,
+        new URLSearchParams({ body_md: text, csrf_token: csrfToken(form) }),
+      );
       // Only the newest request is shown: an older one answering late is dropped.
       if (ticket !== sequence) return;
       if (!response.ok) {
