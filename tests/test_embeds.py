@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from cms.services.rendering import render_markdown
+from cms.services.rendering import make_excerpt, render_markdown
 from cms.services.rendering.embeds import parse_video_url, video_sources
 from cms.services.rendering.library import VideoThumbnail
 from cms.services.rendering.offsite import is_offsite
@@ -244,3 +244,12 @@ def test_allow_setting_opens_https_images_in_the_csp(app, client, editor, monkey
     make_post(editor, title="Plain", body="Just words.")
     monkeypatch.setitem(app.config, "EXTERNAL_IMAGES", "allow")
     assert csp_of(client.get("/posts/plain"))["img-src"] == "'self' data: https:"
+
+
+def test_the_excerpt_leaves_out_the_video_placeholder(app, ctx):
+    """A post that starts with a video is summed up by its words, not the play button."""
+    html = render_markdown(
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ\n\nThe harbour at dawn, filmed from the wall."
+    )
+    assert "c-embed" in html
+    assert make_excerpt(html) == "The harbour at dawn, filmed from the wall."

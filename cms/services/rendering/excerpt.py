@@ -1,8 +1,8 @@
 """The excerpt made from a rendered body: its first words of running text.
 
-Left out: headings (with their anchor links), code, tables, figure captions, the table of
-contents, footnote markers and the footnotes themselves; list items and cells are separated
-by spaces rather than glued together.
+Left out: headings (with their anchor links), code, tables, figures (images with captions,
+video placeholders and their play buttons), the table of contents, footnote markers and the
+footnotes themselves; list items and cells are separated by spaces rather than glued together.
 """
 
 import html
@@ -15,7 +15,8 @@ EXCERPT_LENGTH = 240
 EXCERPT_HTML_PREFIX = 8_192
 # Read badly as running text, or are not text of the post at all.
 NOT_IN_EXCERPT = {
-    "h1", "h2", "h3", "h4", "h5", "h6", "pre", "code", "table", "figcaption", "nav", "section",
+    "h1", "h2", "h3", "h4", "h5", "h6", "pre", "code", "table", "figure", "figcaption", "nav",
+    "section",
 }  # fmt: skip
 FOOTNOTE_MARKER = re.compile(r'<sup class="footnote-ref">.*?</sup>', re.DOTALL)
 TOC_PARAGRAPH = re.compile(r"<p(?:\s[^>]*)?>\[TOC\]</p>")
