@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -67,6 +68,8 @@ class Tag(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
+    # Shown on the tag's public page and in its feed (plain text).
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     def __str__(self) -> str:
         return self.name
@@ -75,7 +78,11 @@ class Tag(db.Model):
 class Post(db.Model):
     """An article: Markdown source, plus the sanitized HTML rendered from it at save time."""
 
-    __table_args__ = (Index("ix_post_kind_status_published_at", "kind", "status", "published_at"),)
+    __table_args__ = (
+        Index("ix_post_kind_status_published_at", "kind", "status", "published_at"),
+        # The next time a published post goes away (caches are capped by it).
+        Index("ix_post_kind_status_unpublish_at", "kind", "status", "unpublish_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), default=PostKind.POST, server_default="post")
@@ -98,6 +105,8 @@ class Post(db.Model):
     meta_title: Mapped[str] = mapped_column(String(200), default="", server_default="")
     meta_description: Mapped[str] = mapped_column(String(320), default="", server_default="")
     canonical_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # Kept out of search engines (robots meta) and the sitemap; still shown to readers.
+    noindex: Mapped[bool] = mapped_column(default=False, server_default=false())
     social_image_id: Mapped[int | None] = mapped_column(
         ForeignKey("file.id", ondelete="SET NULL"), index=True
     )
