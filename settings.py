@@ -324,3 +324,106 @@ RESCUED_FORM_MAX_AGE = timedelta(hours=int(_env("RESCUED_FORM_HOURS", "24")))
 AUTOSAVE_MAX_AGE = timedelta(days=int(_env("AUTOSAVE_DAYS", "30")))
 # Whether authors may create tags from the post form (editors and admins always may).
 AUTHORS_MAY_CREATE_TAGS = _env_bool("AUTHORS_MAY_CREATE_TAGS", False)
+
+# --- search ---
+# Snowball stemmers (and, on PostgreSQL, text search configurations) that words are indexed
+# and searched with: a word matches any of its stems. Run `flask cms reindex` after a change.
+SEARCH_LANGUAGES = _env_list("SEARCH_LANGUAGES", ["english", "german"])
+# Only the newest this many matches of a query are ranked and counted (the page then says
+# "more than"): a word found in half of 100,000 posts costs what a rarer one does.
+SEARCH_CANDIDATES = int(_env("SEARCH_CANDIDATES", "1000"))
+
+# --- feeds and search engines ---
+# What a feed entry carries: "full" (the whole body) or "excerpt" (the summary only).
+FEED_CONTENT = _env("FEED_CONTENT", "full")
+# Posts per feed (the site's, each tag's, each author's), newest first.
+FEED_ITEMS = int(_env("FEED_ITEMS", "20"))
+# Addresses per sitemap file (at most 50,000, the protocol's limit); the index lists the files.
+SITEMAP_SHARD_SIZE = int(_env("SITEMAP_SHARD_SIZE", "50000"))
+# A staging site: robots.txt asks every crawler to stay away ("Disallow: /").
+ROBOTS_DISALLOW_ALL = _env_bool("ROBOTS_DISALLOW_ALL", False)
+# One line about the site: the header, the home page's description and the feeds' subtitle.
+SITE_DESCRIPTION = _env("SITE_DESCRIPTION", "")
+# The browser icon: a file name in the static folder (a THEME_FOLDER's static folder wins), or
+# an absolute file path; also served at /favicon.ico. Empty: no icon.
+FAVICON = _env("FAVICON", "favicon.ico")
+# The 180x180 PNG phones put on the home screen (the same rules); also at /apple-touch-icon.png.
+TOUCH_ICON = _env("TOUCH_ICON", "apple-touch-icon.png")
+
+# --- HTTP caching, compression and languages in addresses ---
+# Seconds a browser may keep a readers' page before asking again (Cache-Control max-age).
+PUBLIC_MAX_AGE = int(_env("PUBLIC_MAX_AGE", "60"))
+# Seconds a shared cache (a CDN, a proxy) may keep it (s-maxage).
+PUBLIC_S_MAXAGE = int(_env("PUBLIC_S_MAXAGE", "600"))
+# Seconds a cache may go on serving a page that has expired while it fetches a fresh one.
+PUBLIC_STALE_WHILE_REVALIDATE = int(_env("PUBLIC_STALE_WHILE_REVALIDATE", "60"))
+# Seconds a "not found" (404, 410) readers' page may be kept; other errors are never kept.
+PUBLIC_ERROR_MAX_AGE = int(_env("PUBLIC_ERROR_MAX_AGE", "10"))
+# Encodings offered, best first: brotli, then gzip (each only when the client asks for it).
+COMPRESS_ALGORITHM = ["br", "gzip"]
+# The same for streamed answers (static files).
+COMPRESS_ALGORITHM_STREAMING = ["br", "gzip"]
+# Compression levels: gzip 1-9, brotli 0-11 (4 is fast and still smaller than gzip 6).
+COMPRESS_LEVEL = int(_env("COMPRESS_LEVEL", "6"))
+COMPRESS_BR_LEVEL = int(_env("COMPRESS_BR_LEVEL", "4"))
+# Bodies shorter than this many bytes are sent as they are.
+COMPRESS_MIN_SIZE = 500
+# Types compressed; uploaded files and renditions never are (cms.web).
+COMPRESS_MIMETYPES = [
+    "text/html",
+    "text/css",
+    "text/plain",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "application/xml",
+    "text/xml",
+    "application/atom+xml",
+    "application/rss+xml",
+    "image/svg+xml",
+]
+
+# --- page cache --------------------------------------------------------------------------
+# Whole public pages kept for anonymous readers and purged exactly when what they show changes
+# (cms/page_cache_app.py, cms/services/page_cache.py): "on" or "off".
+PAGE_CACHE = _env("PAGE_CACHE", "on")
+# Where pages are kept: "filesystem" (PAGE_CACHE_DIR, shared by the workers of one host),
+# "redis" (REDIS_URL, shared by every host) or "simple" (one process: tests); empty picks redis
+# when REDIS_URL is set, else filesystem.
+PAGE_CACHE_TYPE = _env("PAGE_CACHE_TYPE", "")
+# Folder of the filesystem cache; empty means <INSTANCE_PATH>/cache.
+PAGE_CACHE_DIR = _env("PAGE_CACHE_DIR", "")
+# Most files the filesystem cache keeps before it drops the oldest.
+PAGE_CACHE_THRESHOLD = int(_env("PAGE_CACHE_THRESHOLD", "20000"))
+# Prefix of every key in the backend (several sites may share one Redis database).
+PAGE_CACHE_KEY_PREFIX = _env("PAGE_CACHE_KEY_PREFIX", "page:")
+# Longest time a page is kept, in seconds; the next scheduled publication shortens it.
+PAGE_CACHE_SECONDS = int(_env("PAGE_CACHE_SECONDS", "3600"))
+# Query parameters that make another copy of a page; any other parameter bypasses the cache.
+PAGE_CACHE_QUERY_ARGS = _env_list("PAGE_CACHE_QUERY_ARGS", ["page", "q"])
+# Paths (and everything under them) the cache never answers nor keeps.
+PAGE_CACHE_BYPASS_PREFIXES = _env_list(
+    "PAGE_CACHE_BYPASS_PREFIXES",
+    ["/admin", "/account", "/static", "/uploads", "/media", "/preview"],
+)
+# Cookies whose presence bypasses the cache, besides the session and remember-me cookies.
+PAGE_CACHE_BYPASS_COOKIES = _env_list("PAGE_CACHE_BYPASS_COOKIES", [])
+# Vary values that do not stop a page from being kept (requests with login cookies never
+# reach the cache, so Vary: Cookie is harmless); Accept-Encoding is always handled.
+PAGE_CACHE_IGNORE_VARY = _env_list("PAGE_CACHE_IGNORE_VARY", ["Cookie"])
+# Largest page kept, in bytes.
+PAGE_CACHE_MAX_BYTES = int(_env("PAGE_CACHE_MAX_BYTES", str(10 * 1024 * 1024)))
+# Seconds one request may hold the right to render a page while others wait for it.
+PAGE_CACHE_LOCK_SECONDS = int(_env("PAGE_CACHE_LOCK_SECONDS", "10"))
+# Seconds the waiting requests sleep between looks for the page being rendered.
+PAGE_CACHE_POLL_SECONDS = float(_env("PAGE_CACHE_POLL_SECONDS", "0.02"))
+# Seconds an address that cannot be kept (no dependencies, a cookie, not 200) goes straight
+# to the app before the cache tries again.
+PAGE_CACHE_PASS_SECONDS = int(_env("PAGE_CACHE_PASS_SECONDS", "60"))
+# Test apps (TESTING) run without the page cache unless this is set.
+PAGE_CACHE_IN_TESTS = _env_bool("PAGE_CACHE_IN_TESTS", False)
+
+# --- theme ---------------------------------------------------------------------------------
+# A folder whose templates/ and static/ win over the built-in ones (see README, "Themes");
+# a theme template extends the one it replaces as "cms/<name>" (e.g. "cms/layout.html").
+THEME_FOLDER = _env("THEME_FOLDER", "")

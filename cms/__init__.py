@@ -11,11 +11,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Links that leave the site name SITE_URL, never a request's Host (cms/hosts.py).
     app = CmsFlask(__name__)
     load_config(app, overrides)
+    # First, so the page cache is the innermost WSGI layer (cms/page_cache_app.py).
+    from cms.page_cache_app import init_page_cache
+
+    init_page_cache(app)
     register_extensions(app)
     register_blueprints(app)
     register_admin(app)
     register_errorhandlers(app)
     register_commands(app)
+    # Last: its middleware wraps every other one, which see /de/... as / under /de.
+    register_languages(app)
     return app
 
 
@@ -25,11 +31,19 @@ def register_extensions(app: Flask) -> None:
     from cms.extensions import babel, csrf, db, mail, migrate
     from cms.i18n import init_i18n
     from cms.limits import init_limits
+    from cms.models.search import include_name
     from cms.services import revisions  # noqa: F401  (records a revision of every save)
     from cms.services.storage import init_storage
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True)
+    # SQLite's full-text tables (migration 0011) are no models: comparisons leave them out.
+    migrate.init_app(
+        app,
+        db,
+        directory=app.config["MIGRATIONS_DIR"],
+        render_as_batch=True,
+        include_name=include_name,
+    )
     # CSRF first: Flask-Security relies on it for every form.
     csrf.init_app(app)
     mail.init_app(app)
@@ -45,9 +59,12 @@ def register_blueprints(app: Flask) -> None:
     from cms.accounts import bp as accounts_bp
     from cms.health import bp as health_bp
     from cms.public import bp as public_bp
+    from cms.theme import init_theme
     from cms.web import init_web
 
     app.register_blueprint(public_bp)
+    # A THEME_FOLDER's templates and static files win over the built-in ones.
+    init_theme(app)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(health_bp)
     init_web(app)
@@ -65,6 +82,13 @@ def register_errorhandlers(app: Flask) -> None:
     from cms.errors import init_errors
 
     init_errors(app)
+
+
+def register_languages(app: Flask) -> None:
+    """Serve the other languages under /<code>/ (cms/languages.py)."""
+    from cms.languages import init_languages
+
+    init_languages(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,9 +1,13 @@
 """Choosing the interface language for each request."""
 
+from functools import cache
+
+from babel import Locale
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel
 from flask_login import current_user
 
+from cms.languages import is_personal_path, language_url, url_language
 from cms.services import timezones
 
 # Flask-Security ships its German catalog as de_DE, which a plain "de" would not find;
@@ -16,6 +20,7 @@ PERSONAL_ZONE_PATHS = ("/admin", "/account")
 def init_i18n(app: Flask, babel: Babel) -> None:
     """Attach Flask-Babel with our locale and time zone selectors."""
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.globals["language_links"] = language_links
 
     @app.context_processor
     def inject_language():
@@ -23,9 +28,19 @@ def init_i18n(app: Flask, babel: Babel) -> None:
 
 
 def current_language() -> str:
-    """Return the short code (en, de) of the language chosen for this request."""
+    """Return the short code (en, de) of the language chosen for this request.
+
+    The address decides (/de/...); without a prefix, readers' pages are in the default
+    language, whoever asks: they may be cached and served to anyone. Dashboard and account
+    pages follow the person's saved choice, the session, ?lang= and Accept-Language.
+    """
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
+        return default
+    named = url_language()
+    if named is not None:
+        return named
+    if not is_personal_path(request.path):
         return default
     offered = current_app.config["LANGUAGES"]
     # After a database error the user cannot be loaded; fall back to the request alone.
@@ -62,9 +77,19 @@ def select_timezone() -> str | None:
 
 def language_names() -> dict[str, str]:
     """Return each offered language's name in that language, for the language menu."""
-    from babel import Locale
+    return dict(_names(tuple(current_app.config["LANGUAGES"])))
 
-    return {
-        code: Locale.parse(code).get_display_name(code).capitalize()
-        for code in current_app.config["LANGUAGES"]
-    }
+
+@cache
+def _names(codes: tuple[str, ...]) -> dict[str, str]:
+    """Return the names of these languages, each in itself (made once per set of codes)."""
+    return {code: Locale.parse(code).get_display_name(code).capitalize() for code in codes}
+
+
+def language_links() -> list[dict]:
+    """Return the current page in every offered language: {code, name, href, current}."""
+    current = current_language()
+    return [
+        {"code": code, "name": name, "href": language_url(code), "current": code == current}
+        for code, name in language_names().items()
+    ]

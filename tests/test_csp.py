@@ -8,6 +8,7 @@ import re
 import pytest
 
 from tests.factories import PASSWORD, make_user
+from tests.test_cookies import make_site, public_urls
 
 SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
 NONCE = re.compile(r"'nonce-([A-Za-z0-9_-]+)'")
@@ -24,8 +25,8 @@ def policy(response) -> dict[str, str]:
     return directives
 
 
-def assert_strict(response) -> str:
-    """Check the policy's shape and return its script nonce."""
+def assert_shape(response) -> dict[str, str]:
+    """Check the policy's shape (the same for every page) and return its directives."""
     directives = policy(response)
     assert directives["default-src"] == "'self'"
     assert directives["object-src"] == "'none'"
@@ -35,22 +36,71 @@ def assert_strict(response) -> str:
     assert "'unsafe-inline'" not in directives["script-src"]
     assert "'unsafe-eval'" not in directives["script-src"]
     assert "'unsafe-inline'" not in directives["style-src"]
+    return directives
+
+
+def assert_strict(response) -> str:
+    """Check the policy of a dashboard or account page and return its script nonce."""
+    directives = assert_shape(response)
     nonces = NONCE.findall(directives["script-src"])
     assert len(nonces) == 1 and len(nonces[0]) >= 16
     return nonces[0]
 
 
-@pytest.mark.parametrize("path", ["/", "/account/login", "/account/register", "/account/reset"])
-def test_public_and_auth_pages_carry_the_policy(app, client, path):
+def assert_public(response) -> None:
+    """Check the policy of a readers' page: scripts from this site only, no nonce."""
+    assert assert_shape(response)["script-src"] == "'self'"
+
+
+@pytest.mark.parametrize("path", ["/account/login", "/account/register", "/account/reset"])
+def test_account_pages_carry_a_nonce(app, client, path):
     response = client.get(path)
     assert response.status_code == 200
     assert_strict(response)
 
 
+@pytest.mark.parametrize("path", ["/", "/de/", "/no-such-page", "/de/no-such-page"])
+def test_readers_pages_carry_a_policy_without_nonce(app, client, path):
+    """A cached page is served to many requests: its policy must not depend on any of them."""
+    response = client.get(path)
+    assert response.status_code in (200, 404)
+    assert_public(response)
+
+
+def test_readers_policy_is_the_same_for_every_request(app, browser, client, ctx):
+    make_user("reader@example.com")
+    anonymous = {client.get(path).headers["Content-Security-Policy"] for path in ("/", "/de/")}
+    browser.login("reader@example.com", PASSWORD)
+    anonymous.add(client.get("/").headers["Content-Security-Policy"])
+    assert len(anonymous) == 1
+
+
+def test_readers_pages_have_no_inline_script(app, client, ctx):
+    """Every readers' page (post, page, lists, archives, search, errors) loads scripts from
+    files only: no inline <script> but JSON-LD data, no nonce, no inline event handler."""
+    checked = 0
+    for url in public_urls(app, make_site()):
+        response = client.get(url)
+        response.close()
+        if response.mimetype != "text/html":
+            continue
+        html = response.get_data(as_text=True)
+        for attributes, body in SCRIPT.findall(html):
+            assert "nonce=" not in attributes, url
+            if 'type="application/ld+json"' in attributes:
+                continue  # data (JSON-LD), never run
+            assert "src=" in attributes and not body.strip(), (url, attributes, body[:80])
+        assert not re.search(r"<[^>]+\son[a-z]+\s*=", html, re.I), url
+        assert_public(response)
+        checked += 1
+    assert checked >= 12
+
+
 def test_error_pages_carry_the_policy(app, client):
-    response = client.get("/no-such-page")
+    response = client.get("/account/no-such-page")
     assert response.status_code == 404
     assert_strict(response)
+    assert_public(client.get("/no-such-page"))
 
 
 def test_nonce_differs_per_request(app, client):

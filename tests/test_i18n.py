@@ -48,7 +48,7 @@ def test_german_catalog_is_complete_and_not_fuzzy():
 
 
 def test_public_site_in_german(client):
-    page = client.get("/?lang=de").get_data(as_text=True)
+    page = client.get("/de/").get_data(as_text=True)
     assert '<html lang="de">' in page
     assert "Neueste Beiträge" in page and "Latest posts" not in page
     # Flask-Security's own catalog (shipped as de_DE) is found for "de" too.

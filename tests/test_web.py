@@ -212,7 +212,7 @@ def test_csrf_token_of_another_session_is_refused(app, client, ctx):
     """A token read by an attacker in their own session does not work in the victim's."""
     make_user("victim@example.com", roles=("admin",))
     attacker = app.test_client()
-    stolen = csrf_token_from(attacker.get("/").get_data(as_text=True))
+    stolen = csrf_token_from(attacker.get("/account/login").get_data(as_text=True))
     Browser(app, client).login("victim@example.com", PASSWORD)
     response = client.post(
         "/admin/tags/new/", data={"name": "Forged", "slug": "forged", "csrf_token": stolen}

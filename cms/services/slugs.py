@@ -62,8 +62,10 @@ def reserved_segments(url_map) -> set[str]:
 
 
 def reserved_page_slugs(app) -> set[str]:
-    """Return the slugs a page may not have: /<slug> would clash with a route of `app`."""
-    return reserved_segments(app.url_map) | FUTURE_SEGMENTS
+    """Return the slugs a page may not have: /<slug> would clash with a route of `app`, or
+    with a language's address prefix (/de/ is the German site, never a page named "de")."""
+    languages = {code.lower() for code in app.config.get("LANGUAGES", ())}
+    return reserved_segments(app.url_map) | FUTURE_SEGMENTS | languages
 
 
 def is_reserved_page_slug(slug: str) -> bool:
