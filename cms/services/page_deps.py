@@ -15,6 +15,7 @@ Names (exact strings):
     author:<id>   one person's public fields
     file:<id>     one library file's fields (alt text, focal point, renditions)
     menu          the navigation menu       site   site-wide settings
+    edits         any change to any post or page (the sitemap's lastmod dates)
 """
 
 from datetime import datetime
