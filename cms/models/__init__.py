@@ -18,6 +18,7 @@ from cms.models.content import (
     post_tags,
 )
 from cms.models.media import File, FileUsage
+from cms.models.search import SearchDocument
 from cms.models.submissions import FormSubmission
 from cms.models.users import Role, User, roles_users
 
@@ -38,6 +39,7 @@ __all__ = [
     "Revision",
     "RevisionIsImmutable",
     "Role",
+    "SearchDocument",
     "SlugRedirect",
     "Tag",
     "User",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cms.extensions import db
 from cms.models import File, Post
 from cms.models.base import begin_writing
-from cms.services import usage
+from cms.services import search, usage
 from cms.services.media_library import MediaLibrary
 from cms.services.rendering import make_excerpt, render_markdown
 from cms.services.rendering.excerpt import generated_excerpts
@@ -56,6 +56,8 @@ def rerender_users(file: File) -> int:
                     .where(POST.c.id == post_id)
                     .values(body_html=render_markdown(body_md, library=library))
                 )
+    # Written without the ORM, so the search index is told here (same transaction).
+    search.index_posts(db.session.connection(), [post_id for post_id, _, _ in rendered])
     return len(posts)
 
 

@@ -18,6 +18,7 @@ from cms.models import (
     post_tags,
     utcnow,
 )
+from cms.services import search
 from cms.services.accounts import create_account, generate_password
 from cms.services.media_library import MediaLibrary
 from cms.services.posts import prepare_for_save
@@ -240,5 +241,7 @@ def seed_posts(count: int, seed: int = 1, batch: int = 1000) -> int:
                 for pid, row, chosen in zip(ids, rows, links, strict=True)
             ],
         )
+        # Bulk inserts skip the session events that keep the search index: index them here.
+        search.index_posts(db.session.connection(), ids)
         made += len(rows)
     return made
