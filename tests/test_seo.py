@@ -1,16 +1,22 @@
-"""Head tags of the public pages: title, description, canonical address, Open Graph, Twitter."""
+"""Head tags of the public pages: title, description, canonical address, Open Graph, Twitter,
+robots, article times, icons; and the dashboard's "Hide from search engines" switch."""
 
+import io
 import re
 from html.parser import HTMLParser
 
 import pytest
+from flask import render_template_string
 from markupsafe import escape
+from PIL import Image
 
 from cms.extensions import db
-from cms.models import File, PostKind, PostStatus
+from cms.models import File, Post, PostKind, PostStatus
+from cms.services.jsonld import iso
 from cms.services.media import store_upload
 from cms.services.previews import preview_token
-from tests.factories import image_bytes, make_post, make_tag, make_user
+from tests.admin.admin_helpers import submit_admin
+from tests.factories import PASSWORD, image_bytes, make_post, make_tag, make_user
 
 HOSTILE = '"><script>alert(1)</script>'
 
@@ -217,3 +223,108 @@ def test_list_pages_have_social_tags(app, client, author):
     assert one(by_author, "og:description") == f"Writes about {HOSTILE}"
     for url in ("/", f"/tags/{tag.slug}", f"/authors/{author.slug}"):
         assert "<script>" not in client.get(url).get_data(as_text=True), url
+
+
+# --- Search-engine controls, canonical addresses, article times, icons ------------------------
+
+
+def test_noindex_posts_ask_engines_to_stay_away(client, author):
+    hidden = make_post(author, title="Hidden", noindex=True)
+    shown = make_post(author, title="Shown")
+    assert one(head(client.get(f"/posts/{hidden.slug}")), "robots") == "noindex"
+    assert "robots" not in head(client.get(f"/posts/{shown.slug}")).meta
+    page = make_post(author, title="Quiet page", kind=PostKind.PAGE, noindex=True)
+    assert one(head(client.get(f"/{page.slug}")), "robots") == "noindex"
+
+
+def test_posts_name_their_publication_and_change_times(client, author):
+    post = make_post(author, title="Timed", tags=[make_tag("Garden")])
+    tags = head(client.get(f"/posts/{post.slug}"))
+    stored = db.session.get(Post, post.id)
+    assert one(tags, "article:published_time") == iso(stored.published_at)
+    assert one(tags, "article:modified_time") == iso(max(stored.published_at, stored.updated_at))
+    assert tags.meta["article:tag"] == ["Garden"]
+    page = make_post(author, title="Untimed page", kind=PostKind.PAGE)
+    assert "article:published_time" not in head(client.get(f"/{page.slug}")).meta
+
+
+def test_every_list_page_names_its_canonical_address(app, client, author, monkeypatch):
+    monkeypatch.setitem(app.config, "POSTS_PER_PAGE", 1)
+    tag = make_tag("Garden")
+    make_post(author, title="One", tags=[tag])
+    make_post(author, title="Two", tags=[tag])
+    for url, canonical in (
+        ("/", "http://localhost/"),
+        ("/?page=2", "http://localhost/?page=2"),
+        ("/?page=1", "http://localhost/"),
+        ("/tags/garden", "http://localhost/tags/garden"),
+        ("/tags/garden?page=2", "http://localhost/tags/garden?page=2"),
+        (f"/authors/{author.slug}", f"http://localhost/authors/{author.slug}"),
+        (f"/authors/{author.id}", f"http://localhost/authors/{author.id}"),
+        ("/archive", "http://localhost/archive"),
+        # Other query arguments never make another canonical page.
+        ("/?utm_source=x", "http://localhost/"),
+    ):
+        assert head(client.get(url)).links["canonical"] == [canonical], url
+
+
+def render_site_head(app, path="/posts/x") -> HeadParser:
+    """Render site_head() (what the layout puts in every head) and parse its tags."""
+    with app.test_request_context(path):
+        parser = HeadParser()
+        parser.feed(
+            render_template_string('{% from "macros/seo.html" import site_head %}{{ site_head() }}')
+        )
+    return parser
+
+
+def test_site_head_links_the_feeds_and_icons(app):
+    tags = render_site_head(app)
+    assert tags.links["alternate"] == ["http://localhost/feed", "http://localhost/feed/rss"]
+    assert tags.links["icon"] == ["/static/favicon.ico"]
+    assert tags.links["apple-touch-icon"] == ["/static/apple-touch-icon.png"]
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_the_icons_answer_where_browsers_look(app, client, host):
+    response = client.get("/favicon.ico", base_url=f"http://{host}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] in ("image/vnd.microsoft.icon", "image/x-icon")
+    icon = Image.open(io.BytesIO(response.get_data()))
+    assert icon.format == "ICO"
+    response.close()
+    response = client.get("/apple-touch-icon.png", base_url=f"http://{host}")
+    assert response.status_code == 200
+    assert Image.open(io.BytesIO(response.get_data())).size == (180, 180)
+    response.close()
+
+
+def test_icons_are_settings(app, client, monkeypatch, tmp_path):
+    own = tmp_path / "mine.png"
+    own.write_bytes(image_bytes(size=(32, 32)))
+    monkeypatch.setitem(app.config, "FAVICON", str(own))
+    monkeypatch.setitem(app.config, "TOUCH_ICON", "")
+    response = client.get("/favicon.ico")
+    assert response.get_data() == own.read_bytes()
+    response.close()
+    assert client.get("/apple-touch-icon.png").status_code == 404
+    tags = render_site_head(app)
+    assert tags.links["icon"] == ["/favicon.ico"]
+    assert "apple-touch-icon" not in tags.links
+
+
+def test_the_dashboard_sets_noindex(app, browser, ctx):
+    editor = make_user("noindex@example.com", roles=("editor",))
+    post = make_post(editor, title="Indexed")
+    assert browser.login(editor.email, PASSWORD).status_code == 302
+    url = f"/admin/posts/edit/?id={post.id}"
+    page = browser.get(url).get_data(as_text=True)
+    assert 'name="noindex"' in page and "Hide from search engines" in page
+    assert submit_admin(browser, url, {"noindex": "y"}).status_code == 302
+    assert browser.db_get(Post, post.id).noindex is True
+    checkbox = re.search(
+        r'<input[^>]*name="noindex"[^>]*>', browser.get(url).get_data(as_text=True)
+    )
+    assert "checked" in checkbox[0]
+    assert submit_admin(browser, url, {"noindex": None}).status_code == 302
+    assert browser.db_get(Post, post.id).noindex is False

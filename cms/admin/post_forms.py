@@ -7,7 +7,7 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from cms.admin.fields import ListedQuerySelectField, LocalDateTimeField, TagsField
@@ -110,6 +110,13 @@ class PostForm(BaseForm):
         _l("Canonical address"),
         [Optional(), Length(max=500)],
         description=_l("Only if the original lives elsewhere: its full https:// address."),
+    )
+    noindex = BooleanField(
+        _l("Hide from search engines"),
+        description=_l(
+            "Readers still see it; search engines are asked not to list it, and the sitemap "
+            "leaves it out."
+        ),
     )
     # Only images this person may see: the choices and the accepted values alike.
     social_image = ListedQuerySelectField(

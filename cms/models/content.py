@@ -28,6 +28,8 @@ post_tags = Table(
     db.metadata,
     Column("post_id", Integer, ForeignKey("post.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True),
+    # Tag pages, tag counts and related posts look posts up by tag.
+    Index("ix_post_tags_tag_id_post_id", "tag_id", "post_id"),
 )
 
 

@@ -21,8 +21,8 @@ from cms.services.rendering import max_body_chars
 # Fields of the post form worth keeping; anything else posted is dropped.
 FIELDS = (
     "title", "slug", "body_md", "excerpt", "tags", "status", "published_at", "unpublish_at",
-    "meta_title", "meta_description", "canonical_url", "social_image", "author", "version",
-    "submission",
+    "meta_title", "meta_description", "canonical_url", "noindex", "social_image", "author",
+    "version", "submission",
 )  # fmt: skip
 # Fields that may carry several values (a multiple select).
 MULTI_FIELDS = frozenset({"tags"})

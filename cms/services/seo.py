@@ -6,7 +6,7 @@ The values are plain text; the templates escape them like every other value.
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import url_for
+from flask import current_app, url_for
 
 from cms.models import Post, PostKind
 
@@ -26,6 +26,16 @@ class Seo:
     def twitter_card(self) -> str:
         """Return the Twitter card kind: a large image when there is one."""
         return "summary_large_image" if self.image else "summary"
+
+
+def site_name() -> str:
+    """Return the site's name (SITE_NAME)."""
+    return current_app.config.get("SITE_NAME", "")
+
+
+def site_description() -> str:
+    """Return the site's one-line description (SITE_DESCRIPTION); empty when unset."""
+    return (current_app.config.get("SITE_DESCRIPTION") or "").strip()
 
 
 def is_web_address(value: str) -> bool:

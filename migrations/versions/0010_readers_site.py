@@ -1,4 +1,4 @@
-"""the readers' site: noindex per post, tag descriptions, an index for unpublish times
+"""the readers' site: noindex per post, tag descriptions, indexes for unpublish times and tag pages
 
 Revision ID: 0010
 Revises: 0009
@@ -26,9 +26,11 @@ def upgrade():
         )
     with op.batch_alter_table('tag', schema=None) as batch_op:
         batch_op.add_column(sa.Column('description', sa.Text(), server_default='', nullable=False))
+    op.create_index('ix_post_tags_tag_id_post_id', 'post_tags', ['tag_id', 'post_id'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_post_tags_tag_id_post_id', table_name='post_tags')
     with op.batch_alter_table('tag', schema=None) as batch_op:
         batch_op.drop_column('description')
     with op.batch_alter_table('post', schema=None) as batch_op:
