@@ -5,7 +5,7 @@ from flask_admin.form import BaseForm
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import StringField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from cms.admin.base import SecuredModelView
@@ -21,7 +21,7 @@ def strip(value):
 
 
 class TagForm(BaseForm):
-    """A tag's name (unique) and optional address."""
+    """A tag's name (unique), optional address and description."""
 
     name = StringField(
         _l("Name"),
@@ -34,6 +34,12 @@ class TagForm(BaseForm):
         filters=[strip],
         description=_l("The last part of the tag page's address; made from the name when empty."),
     )
+    description = TextAreaField(
+        _l("Description"),
+        [Optional(), Length(max=2000)],
+        filters=[strip],
+        description=_l("Shown on the tag's page and in its feed (plain text)."),
+    )
 
 
 class TagView(SecuredModelView):
@@ -42,8 +48,13 @@ class TagView(SecuredModelView):
     allowed_roles = (ADMIN, EDITOR)
     form = TagForm
     column_list = ("name", "slug", "post_count")
-    column_details_list = ("name", "slug", "post_count")
-    column_labels = {"name": _l("Name"), "slug": _l("Address"), "post_count": _l("Posts")}
+    column_details_list = ("name", "slug", "description", "post_count")
+    column_labels = {
+        "name": _l("Name"),
+        "slug": _l("Address"),
+        "description": _l("Description"),
+        "post_count": _l("Posts"),
+    }
     column_searchable_list = ("name", "slug")
     column_sortable_list = ("name", "slug")
     column_default_sort = ("name", False)
@@ -60,6 +71,7 @@ class TagView(SecuredModelView):
     def on_model_change(self, form, model, is_created):
         """Tidy the name and give the tag a unique address."""
         model.name = (model.name or "").strip()
+        model.description = (model.description or "").strip()
         if not model.name:
             raise ValidationError(_("The name cannot be empty."))
         model.slug = unique_slug(Tag, model.slug or model.name, model.id, "tag")

@@ -1,7 +1,8 @@
-"""The readers' site: published posts, tag and author pages, uploaded files."""
+"""The readers' site: published posts, tag and author pages, archives, uploaded files."""
 
 from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from cms.public import views  # noqa: E402,F401  (routes register on import)
+# Routes register on import.
+from cms.public import feeds, search, seo, sitemap, views  # noqa: E402,F401

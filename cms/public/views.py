@@ -18,7 +18,8 @@ from werkzeug.routing import BaseConverter, ValidationError
 from cms.extensions import db
 from cms.models import File, Post, PostKind, SlugRedirect, Tag, User
 from cms.public import bp
-from cms.services import media_access, renditions
+from cms.services import listing, media_access, page_deps, renditions
+from cms.services.featured import featured_image
 from cms.services.navigation import menu_items
 from cms.services.posts import is_visible, visible_posts
 from cms.services.previews import preview_for_token
@@ -49,8 +50,17 @@ class PageSlugConverter(BaseConverter):
 
 # Registered before the routes below are added to the app's URL map.
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("page", PageSlugConverter))
-# The menu is read only by the pages that show it (layout.html), once per request.
-bp.add_app_template_global(menu_items, "menu_items")
+
+
+def shown_menu_items():
+    """Return the menu for the layout, recording that the page shows it (read once per request)."""
+    page_deps.shows("menu")
+    return menu_items()
+
+
+bp.add_app_template_global(shown_menu_items, "menu_items")
+bp.add_app_template_global(featured_image, "featured_image")
+bp.add_app_template_global(listing.reading_minutes, "reading_minutes")
 
 
 def _page_number() -> int:
@@ -64,21 +74,30 @@ def _page_number() -> int:
     return page
 
 
-def _paginate(query):
-    """Return (posts, page, has_next) for a visible-posts query."""
-    page = _page_number()
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    if page > 1 and not rows:
+def _list_page(scope: listing.Scope, total: int | None = None) -> listing.Page:
+    """Return the requested page of a list; 404 past its end (decided by the count alone)."""
+    found = listing.paginate(scope, _page_number(), current_app.config["POSTS_PER_PAGE"], total)
+    if found is None:
         abort(404)
-    return rows[:per_page], page, len(rows) > per_page
+    return found
+
+
+def _shows_list(posts, *names: str) -> None:
+    """Record what a list page shows: the set of posts, each listed post, its tags, its time."""
+    page_deps.shows("posts", *names)
+    page_deps.shows_posts(posts)
+    if any(post.tags for post in posts):
+        page_deps.shows("tags")
+    for post in posts:
+        page_deps.changed_at(post.updated_at)
 
 
 @bp.get("/")
 def index():
-    """List published posts, newest first."""
-    posts, page, has_next = _paginate(visible_posts())
-    return render_template("public/index.html", posts=posts, page=page, has_next=has_next)
+    """List published posts, newest first; the newest is large on the first page."""
+    page = _list_page(listing.ALL)
+    _shows_list(page.posts)
+    return render_template("public/index.html", page=page)
 
 
 def _redirect_from_old_slug(kind: str, slug: str):
@@ -96,9 +115,37 @@ def _redirect_from_old_slug(kind: str, slug: str):
 
 
 def _render_item(item: Post, preview: bool = False) -> str:
-    """Render a post or a page with its head tags."""
-    template = "public/page.html" if item.kind == PostKind.PAGE else "public/post.html"
-    return render_template(template, post=item, preview=preview, seo=seo_for(item, preview))
+    """Render a post or a page with its head tags (posts also with neighbours and related)."""
+    page_deps.shows(f"post:{item.id}", f"author:{item.author_id}")
+    page_deps.changed_at(item.updated_at)
+    if item.social_image_id:
+        page_deps.shows(f"file:{item.social_image_id}")
+    if item.kind == PostKind.PAGE:
+        return render_template(
+            "public/page.html", post=item, preview=preview, seo=seo_for(item, preview)
+        )
+    newer = older = None
+    related = []
+    if item.is_public:
+        newer, older = listing.neighbours(item)
+        related = listing.related(item)
+        page_deps.shows("posts")
+        page_deps.shows_posts(related)
+        for other in (newer, older, *related):
+            if other is not None:
+                page_deps.shows(f"post:{other.id}")
+                page_deps.changed_at(other.updated_at)
+    if item.tags or any(other.tags for other in related):
+        page_deps.shows("tags")
+    return render_template(
+        "public/post.html",
+        post=item,
+        preview=preview,
+        seo=seo_for(item, preview),
+        newer=newer,
+        older=older,
+        related=related,
+    )
 
 
 @bp.get("/posts/<slug>")
@@ -142,18 +189,28 @@ def preview(token: str):
     return response
 
 
+@bp.get("/tags")
+def tags():
+    """List the tags that have published posts, with how many each has."""
+    counted = listing.tag_counts()
+    page_deps.shows("tags", "posts", *(f"tag:{tag.id}" for tag, _count in counted))
+    return render_template("public/tags.html", tags=counted)
+
+
 @bp.get("/tags/<slug>")
 def tag(slug: str):
-    """List the published posts with one tag."""
+    """List the published posts with one tag, under its description and post count."""
     item = db.session.scalars(select(Tag).where(Tag.slug == slug)).first()
     if item is None:
         abort(404)
-    query = visible_posts().where(Post.tags.any(Tag.id == item.id))
-    posts, page, has_next = _paginate(query)
+    scope = listing.Scope("tag", item.id)
+    total = listing.count_visible(scope)
     # A tag only drafts, scheduled or trashed posts carry would tell they exist: 404 alike.
-    if not posts:
+    if total == 0:
         abort(404)
-    return render_template("public/tag.html", tag=item, posts=posts, page=page, has_next=has_next)
+    page = _list_page(scope, total)
+    _shows_list(page.posts, f"tag:{item.id}")
+    return render_template("public/tag.html", tag=item, page=page)
 
 
 @bp.get("/authors/<key>")
@@ -165,13 +222,37 @@ def author(key: str):
     person = db.session.scalars(select(User).where(condition)).first()
     if person is None:
         abort(404)
-    query = visible_posts().where(Post.author_id == person.id)
-    posts, page, has_next = _paginate(query)
+    scope = listing.Scope("author", person.id)
+    total = listing.count_visible(scope)
     # Only people with something published have a public page.
-    if not posts:
+    if total == 0:
         abort(404)
+    page = _list_page(scope, total)
+    _shows_list(page.posts, f"author:{person.id}")
+    return render_template("public/author.html", author=person, page=page)
+
+
+@bp.get("/archive")
+def archive_index():
+    """List the months that have published posts, newest first, with their counts."""
+    months = listing.archive_months()
+    page_deps.shows("posts")
+    return render_template("public/archive_index.html", months=months)
+
+
+@bp.get("/archive/<int:year>/<int:month>")
+def archive_month(year: int, month: int):
+    """List one month's published posts, newest first."""
+    if not listing.is_valid_month(year, month):
+        abort(404)
+    scope = listing.Scope("month", (year, month))
+    total = listing.count_visible(scope)
+    if total == 0:
+        abort(404)
+    page = _list_page(scope, total)
+    _shows_list(page.posts)
     return render_template(
-        "public/author.html", author=person, posts=posts, page=page, has_next=has_next
+        "public/archive_month.html", page=page, month=listing.Month(year, month, total)
     )
 
 
