@@ -9,7 +9,7 @@ FLASK   = $(BIN)/flask --app run
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test browser bench screenshots test-postgres lint format check-migrations audit translations assets \
+.PHONY: help run serve test browser bench profile screenshots test-postgres lint format check-migrations audit translations assets \
         assets-check translations-extract translations-update clean
 
 help: ## List the targets
@@ -60,8 +60,14 @@ test-postgres: ## Run the suite against the local PostgreSQL server
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(MAKE) test
 
-bench: $(VENV)/.installed translations ## Time the public pages on 10,000 seeded posts (BENCH_POSTS)
-	$(BIN)/python -m tests.benchmarks.public_pages
+bench: $(VENV)/.installed translations ## gunicorn + wrk beside a minimal Flask page, 2,000 and 100,000 posts (BENCH_SIZES, BENCH_SECONDS, BENCH_DATABASE_URL)
+	@command -v wrk >/dev/null || { \
+		echo "Installing Debian's wrk package for the benchmark"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m tests.benchmarks.http_pages
+
+profile: $(VENV)/.installed translations ## Profile uncached public pages in process (PROFILE_PAGES, PROFILE_POSTS)
+	$(BIN)/python -m tests.benchmarks.profile_pages
 
 screenshots: $(VENV)/.installed translations browser ## Retake the README's screenshots (tests/browser/screenshots/)
 	$(BIN)/python -m tests.browser.readme_screenshots

@@ -1,11 +1,12 @@
-"""Benchmark: time the public pages on a database seeded with many posts.
+"""Quick benchmark: time the public pages in process on a database seeded with many posts.
 
-    make bench                      # 10,000 posts on a temporary SQLite database
-    BENCH_POSTS=50000 make bench
-    DATABASE_URL=postgresql+psycopg://... make bench   # an EMPTY database of your own
+    python -m tests.benchmarks.public_pages                    # 10,000 posts, temporary SQLite
+    BENCH_POSTS=50000 python -m tests.benchmarks.public_pages
+    DATABASE_URL=postgresql+psycopg://... python -m tests.benchmarks.public_pages  # EMPTY db
 
 Prints the median and 95th percentile per page over BENCH_REQUESTS requests made in process
 with Flask's test client (no network, no server): the cost of our code and queries alone.
+`make bench` (tests.benchmarks.http_pages) is the full measurement through gunicorn and wrk.
 """
 
 import os
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from cms import create_app
 from cms.extensions import db
 from cms.models import Post, PostStatus, Tag, User
-from cms.services.seed import seed_posts
+from tests.benchmarks.seeding import seed
 
 
 def main() -> None:
@@ -28,14 +29,20 @@ def main() -> None:
     requests = int(os.environ.get("BENCH_REQUESTS", "300"))
     folder = tempfile.mkdtemp(prefix="cms-bench-")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.db"
+    # Our code and queries, not the page cache (PAGE_CACHE=on measures the cached path).
+    cache = os.environ.get("PAGE_CACHE") or "off"
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": folder, "UPLOAD_FOLDER": folder}
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "INSTANCE_PATH": folder,
+            "UPLOAD_FOLDER": folder,
+            "PAGE_CACHE": cache,
+        }
     )
     with app.app_context():
         upgrade(directory=app.config["MIGRATIONS_DIR"])
         started = time.perf_counter()
-        seed_posts(posts)
-        db.session.commit()
+        seed(posts)
         print(
             f"seeded {posts} posts in {time.perf_counter() - started:.1f} s ({url.split(':')[0]})"
         )
