@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from cms.extensions import db
 from cms.models import User
-from cms.services import accounts, rerender, search, seed
+from cms.services import accounts, page_cache, rerender, search, seed
 from cms.services.orphans import find_orphans, remove_orphans
 from cms.services.rendering.highlight import CONTENT_CSS, stylesheet
 from cms.services.roles import ADMIN, READER, ROLES
@@ -135,6 +135,17 @@ def reindex_command() -> None:
     count = search.reindex_all(db.session)
     db.session.commit()
     click.echo(f"Indexed {count} posts and pages in {time.perf_counter() - started:.1f} s.")
+
+
+@cms_cli.command("purge-page-cache")
+def purge_page_cache_command() -> None:
+    """Make every page in the page cache stale (after a deploy that changed templates or
+    settings); each is made again on its next request."""
+    if page_cache.get_page_cache() is None:
+        click.echo("The page cache is off (PAGE_CACHE); nothing to purge.")
+        return
+    page_cache.purge_all()
+    click.echo("Every cached page will be made again on its next request.")
 
 
 @cms_cli.command("content-css")

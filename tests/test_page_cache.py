@@ -589,3 +589,16 @@ def test_kept_counts_follow_publishing_trashing_and_the_clock(cached, site):
     assert count_visible(ALL) == 4
     time.sleep(2.2)
     assert count_visible(ALL) == 5
+
+
+def test_the_purge_command_makes_every_cached_page_stale(cached, site):
+    application, rendered = cached
+    client = application.test_client()
+    url = f"/posts/{site['a'].slug}"
+    client.get(url)
+    assert state(client.get(url)) == "hit"
+    result = application.test_cli_runner().invoke(args=["cms", "purge-page-cache"])
+    assert result.exit_code == 0, result.output
+    assert "next request" in result.output
+    assert state(client.get(url)) != "hit"
+    assert state(client.get(url)) == "hit"
