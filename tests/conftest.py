@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
+from passlib.hash import sha256_crypt
 from sqlalchemy import text
 
 from cms import create_app
@@ -34,6 +35,9 @@ def test_config(tmp_path, database_url: str) -> dict:
         "MAIL_BACKEND": "locmem",
         # Cheap hashes keep the suite fast; production uses the bcrypt default cost.
         "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": {"bcrypt__rounds": 4},
+        # Link tokens (reset, confirm, change e-mail) hash data with sha256_crypt; passlib's
+        # pure-Python backend takes ~0.3 s a hash at the default 535,000 rounds.
+        "SECURITY_HASHING_SCHEMES": [sha256_crypt.using(rounds=1000), "hex_md5"],
         # Throttling off, so tests may log in often; tests/test_throttling.py turns it on.
         "RATELIMIT_ENABLED": False,
         # Most tests log admins in with a password only; tests/test_two_factor.py turns this on.

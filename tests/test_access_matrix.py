@@ -17,6 +17,7 @@ from cms.models import NavItem, PostStatus, Role
 from cms.services.media import store_upload
 from tests.factories import PASSWORD, image_bytes, make_post, make_tag, make_user
 from tests.helpers import csrf_token_from, files_in, snapshot
+from tests.world import World
 
 ROLES = ("anonymous", "reader", "author", "editor", "admin")
 STAFF = {"author", "editor", "admin"}
@@ -172,49 +173,108 @@ def test_every_dashboard_endpoint_is_in_the_table(app):
     assert not unknown, f"dashboard endpoints without an access rule: {unknown}"
 
 
+def writes(role: str, method: str, endpoint: str) -> bool:
+    """Return whether a cell may change data: a POST by someone allowed to make it."""
+    return method == "POST" and endpoint not in PUBLIC and role in allowed_roles(endpoint)
+
+
+def expectation(role: str, method: str, endpoint: str) -> str:
+    """Return what a cell must answer, in the words of the failure message."""
+    if endpoint in PUBLIC:
+        expected = "200"
+    elif role == "anonymous":
+        expected = "login redirect with next=, nothing changed"
+    elif role not in allowed_roles(endpoint):
+        expected = "403, nothing changed"
+    else:
+        expected = "served (not 403, no login redirect, < 500)"
+    if method == "GET" and not expected.endswith("nothing changed"):
+        expected += ", nothing changed"
+    return expected
+
+
+def check_cell(role, method, endpoint, response, unchanged: bool) -> str | None:
+    """Return what is wrong with one cell's answer, or None if it is what its rule says."""
+    status = response.status_code
+    if endpoint in PUBLIC:
+        wrong = status != 200
+    elif role == "anonymous":
+        location = response.headers.get("Location", "")
+        wrong = not (is_login_redirect(response) and "next=" in location) or not unchanged
+    elif role not in allowed_roles(endpoint):
+        wrong = status != 403 or not unchanged
+    else:
+        wrong = status == 403 or is_login_redirect(response) or status >= 500
+    if method == "GET" and not unchanged:
+        # Nothing changes on GET, whoever asks (SECURITY 19).
+        wrong = True
+    if not wrong:
+        return None
+    got = f"{status}"
+    if response.location:
+        got += f" -> {response.location}"
+    if not unchanged:
+        got += ", changed data"
+    return got
+
+
+def cell_plan(role: str) -> list[tuple[str, str, str]]:
+    """Return the routes in the order one role tries them: those that cannot write first."""
+    reads = [route for route in ROUTES if not writes(role, route[0], route[2])]
+    return reads + [route for route in ROUTES if writes(role, route[0], route[2])]
+
+
+def csrf_token_of(client) -> str:
+    """Return a valid CSRF token of the client's session, read from the first page with a form.
+
+    The login page has one for visitors (it sends the logged-in on); the header's log-out form
+    has one for the logged-in; the change-password page as a last resort.
+    """
+    for page in ("/account/login", "/", "/account/change"):
+        html = client.get(page).get_data(as_text=True)
+        if 'name="csrf_token"' in html:
+            return csrf_token_from(html)
+    raise AssertionError("no page with a CSRF token")
+
+
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(
-    ("method", "rule", "endpoint"), ROUTES, ids=[f"{m} {r}" for m, r, _ in ROUTES]
-)
-def test_dashboard_access(app, client, browser, ctx, role, method, rule, endpoint):
-    """Anonymous -> login; no right -> 403 and nothing changed; the right -> served."""
-    view = view_of(endpoint)
-    assert endpoint in PUBLIC or view in ACCESS, f"{endpoint} has no access rule"
+def test_dashboard_access(app, client, browser, ctx, role):
+    """Anonymous -> login; no right -> 403 and nothing changed; the right -> served.
+
+    Every (method, route) cell of one role is tried in one test, with one world and one login:
+    a cell that changed data (an allowed POST, or a bug) puts the world back as it was before
+    the next cell. Every failing cell is listed at the end.
+    """
     ids = make_world(role)
     if role != "anonymous":
         assert browser.login(f"{role}@example.com", PASSWORD).status_code == 302
-    url = build_url(rule, ids.get(view))
+    token = csrf_token_of(client)
     uploads = app.config["UPLOAD_FOLDER"]
-    rows_before, files_before = snapshot(), files_in(uploads)
-
-    if method == "GET":
-        response = client.get(url)
-    else:
-        # A valid token, so that a refusal comes from the access check and not from CSRF.
-        token = csrf_token_from(client.get("/").get_data(as_text=True))
-        ident = str(ids.get(view, ""))
-        form = dict(HOSTILE_FORM, csrf_token=token, id=ident, rowid=ident, list_form_pk=ident)
-        response = client.post(url, data=form)
-    response.close()
-
-    unchanged = snapshot() == rows_before and files_in(uploads) == files_before
-    where = f"{role} {method} {url}"
-    if endpoint in PUBLIC:
-        assert response.status_code == 200, where
-    elif role == "anonymous":
-        assert is_login_redirect(response), (where, response.status_code, response.location)
-        assert "next=" in response.headers["Location"], where
-        assert unchanged, f"{where} changed data"
-    elif role not in allowed_roles(endpoint):
-        assert response.status_code == 403, (where, response.status_code)
-        assert unchanged, f"{where} changed data"
-    else:
-        assert response.status_code != 403, where
-        assert not is_login_redirect(response), where
-        assert response.status_code < 500, (where, response.status_code)
-    if method == "GET":
-        # Nothing changes on GET, whoever asks (SECURITY 19).
-        assert unchanged, f"{where} changed data on GET"
+    world = World.take(uploads)
+    failures = []
+    for method, rule, endpoint in cell_plan(role):
+        view = view_of(endpoint)
+        url = build_url(rule, ids.get(view))
+        if endpoint not in PUBLIC and view not in ACCESS:
+            failures.append(f"{role} {method} {url} [{endpoint}]: has no access rule")
+            continue
+        if method == "GET":
+            response = client.get(url)
+        else:
+            # A valid token, so that a refusal comes from the access check and not from CSRF.
+            ident = str(ids.get(view, ""))
+            form = dict(HOSTILE_FORM, csrf_token=token, id=ident, rowid=ident, list_form_pk=ident)
+            response = client.post(url, data=form)
+        response.close()
+        rows, files = snapshot(), files_in(uploads)
+        unchanged = rows == world.rows and files == world.top_files
+        got = check_cell(role, method, endpoint, response, unchanged)
+        if got is not None:
+            expected = expectation(role, method, endpoint)
+            failures.append(f"{role} {method} {url} [{endpoint}]: expected {expected}; got {got}")
+        world.restore_if_changed(rows)
+    if failures:
+        pytest.fail(f"{len(failures)} access matrix cell(s) failed:\n" + "\n".join(failures))
 
 
 def test_api_token_does_not_open_the_dashboard(app, client, ctx):

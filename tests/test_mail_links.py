@@ -18,10 +18,11 @@ from cms import create_app
 from cms.extensions import db
 from cms.hosts import SiteURLError
 from cms.models import PostStatus
+from cms.services.accounts import ensure_roles
 from cms.services.media import store_upload
 from cms.services.previews import preview_url
 from tests.factories import PASSWORD, image_bytes, make_post, make_user
-from tests.helpers import csrf_token_from, links_in, parse_forms
+from tests.helpers import IsolatedClient, csrf_token_from, links_in, parse_forms
 from tests.servers import ServerProcess, fresh_database_url
 
 NEW_PASSWORD = "another long passphrase 4 tests"
@@ -245,6 +246,38 @@ def test_absolute_url_in_the_test_client_is_its_host(app, ctx):
 # --- SITE_URL / SERVER_NAME set --------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def site_apps(app, app_config, tmp_path_factory):
+    """Apps with extra settings on the session's database, built once per settings per module.
+
+    Building an app costs about as much as a mail flow; the cases below share a few settings.
+    """
+    made = {}
+
+    def build(**settings):
+        key = repr(sorted(settings.items()))
+        if key not in made:
+            folder = tmp_path_factory.mktemp("site")
+            made[key] = create_app(
+                {
+                    **app_config,
+                    "INSTANCE_PATH": str(folder / "instance"),
+                    "UPLOAD_FOLDER": str(folder / "uploads"),
+                    **settings,
+                }
+            )
+            made[key].test_client_class = IsolatedClient
+        application = made[key]
+        # Each case reads only the mail it made itself.
+        application.extensions["mailman"].outbox = []
+        return application
+
+    yield build
+    for application in made.values():
+        with application.app_context():
+            db.engine.dispose()
+
+
 SITE_SETTINGS = [
     ({"SITE_URL": "https://cms.example.org"}, "cms.example.org", "https://cms.example.org/"),
     ({"SITE_URL": "https://cms.example.org/"}, "cms.example.org", "https://cms.example.org/"),
@@ -268,8 +301,8 @@ SITE_SETTINGS = [
 
 @pytest.mark.parametrize("settings,host,prefix", SITE_SETTINGS)
 @pytest.mark.parametrize("flow", FLOWS)
-def test_mail_links_name_the_configured_site(variant, ctx, flow, settings, host, prefix):
-    application = variant(**settings)
+def test_mail_links_name_the_configured_site(site_apps, ctx, flow, settings, host, prefix):
+    application = site_apps(**settings)
     response = run_flow(application, flow, Visitor(application, host))
     assert response.status_code in (200, 302)
     links = mail_links(application)
@@ -280,9 +313,9 @@ def test_mail_links_name_the_configured_site(variant, ctx, flow, settings, host,
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-def test_site_url_scheme_wins_over_the_request_scheme(variant, ctx, flow):
+def test_site_url_scheme_wins_over_the_request_scheme(site_apps, ctx, flow):
     """Behind a TLS proxy nobody declared, requests arrive over http: links stay https."""
-    application = variant(SITE_URL="https://cms.example.org")
+    application = site_apps(SITE_URL="https://cms.example.org")
     response = run_flow(application, flow, Visitor(application, "cms.example.org", "http"))
     assert response.status_code in (200, 302)
     links = mail_links(application)
@@ -290,18 +323,18 @@ def test_site_url_scheme_wins_over_the_request_scheme(variant, ctx, flow):
 
 
 @pytest.mark.parametrize("trusted", [["internal.example"], ["127.0.0.1", "old.example"]])
-def test_trusted_hosts_add_names_beside_the_site_url(variant, ctx, trusted):
+def test_trusted_hosts_add_names_beside_the_site_url(site_apps, ctx, trusted):
     """TRUSTED_HOSTS names more hosts to answer; the site's own one is never dropped."""
-    application = variant(SITE_URL="https://cms.example.org", TRUSTED_HOSTS=trusted)
+    application = site_apps(SITE_URL="https://cms.example.org", TRUSTED_HOSTS=trusted)
     client = application.test_client()
     for host in ("cms.example.org", *trusted):
         assert client.get("/healthz", headers={"Host": host}).status_code == 200, host
     assert_refused(client.get("/healthz", headers={"Host": "attacker.example"}))
 
 
-def test_site_url_names_canonical_social_image_and_preview_links(variant, ctx):
+def test_site_url_names_canonical_social_image_and_preview_links(site_apps, ctx):
     """Canonical, og:image and preview addresses name SITE_URL, not the Host used."""
-    application = variant(
+    application = site_apps(
         SITE_URL="https://cms.example.org", TRUSTED_HOSTS=["cms.example.org", "old.example"]
     )
     author = make_user("author@example.com", roles=("author",))
@@ -390,18 +423,27 @@ def test_start_warns_about_production_without_site_url(variant, caplog, settings
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, database_url):
+def server(tmp_path_factory, database_url, app_config):
     folder = tmp_path_factory.mktemp("mail-links")
+    url = fresh_database_url(database_url, folder, "mail_links")
     process = ServerProcess(
-        folder,
-        fresh_database_url(database_url, folder, "mail_links"),
-        workers=1,
-        RATELIMIT_ENABLED="false",
-        MAIL_BACKEND="console",
+        folder, url, workers=1, RATELIMIT_ENABLED="false", MAIL_BACKEND="console"
     )
     process.start()
-    process.flask("cms", "bootstrap", "--no-demo")
-    process.flask("cms", "create-user", "raw@example.com", "--password", PASSWORD)
+    # The roles and the one account, written in this process: two `flask` commands (a Python
+    # start and an app each) cost seconds.
+    setup = create_app(
+        {
+            **app_config,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "INSTANCE_PATH": str(folder / "setup"),
+            "UPLOAD_FOLDER": str(folder / "setup-uploads"),
+        }
+    )
+    with setup.app_context():
+        ensure_roles()
+        make_user("raw@example.com")
+        db.engine.dispose()
     yield process
     process.stop()
 
