@@ -356,20 +356,22 @@ def backend_config(app: Flask) -> dict:
 
 
 def init_page_cache(app: Flask) -> PageCache | None:
-    """Put the page cache in front of the app, unless PAGE_CACHE is "off".
+    """Open the page cache's store and put the page cache in front of the app.
 
+    With PAGE_CACHE "off" every page is rendered on every request, but the store still keeps
+    figures (counts, the month list: page_cache.remember), purged like pages.
     Call it before any other WSGI middleware is added: it must be the innermost layer.
-    Test apps (TESTING) run without it unless PAGE_CACHE_IN_TESTS is set: the suite empties the
-    database with raw SQL between tests, which no purge sees.
+    Test apps (TESTING) run without either unless PAGE_CACHE_IN_TESTS is set: the suite empties
+    the database with raw SQL between tests, which no purge sees.
     """
-    if str(app.config.get("PAGE_CACHE", "on")).lower() in ("off", "0", "false", "no"):
-        return None
     if app.testing and not app.config.get("PAGE_CACHE_IN_TESTS"):
         return None
     flask_cache = Cache(config=backend_config(app))
     flask_cache.init_app(app)
     cache = PageCache(app.extensions["cache"][flask_cache], app.config)
     app.extensions["page_cache"] = cache
+    if str(app.config.get("PAGE_CACHE", "on")).lower() in ("off", "0", "false", "no"):
+        return cache
     app.after_request(_hand_over)
     app.wsgi_app = PageCacheMiddleware(app.wsgi_app, cache, app.config)
     return cache

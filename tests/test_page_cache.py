@@ -602,3 +602,21 @@ def test_the_purge_command_makes_every_cached_page_stale(cached, site):
     assert "next request" in result.output
     assert state(client.get(url)) != "hit"
     assert state(client.get(url)) == "hit"
+
+
+def test_with_the_page_cache_off_pages_render_every_time_and_counts_are_still_kept(variant):
+    application, rendered = build(variant, PAGE_CACHE="off")
+    with application.app_context():
+        writer = make_user("off@example.com", roles=("editor",))
+        make_post(writer, title="One")
+        client = application.test_client()
+        for _ in range(2):
+            assert client.get("/").status_code == 200
+        assert rendered.count("public/index.html") == 2
+        assert count_visible(ALL) == 1
+        with count_queries() as queries:
+            assert count_visible(ALL) == 1
+        assert queries == []
+        make_post(writer, title="Two")
+        assert count_visible(ALL) == 2
+        db.session.remove()
