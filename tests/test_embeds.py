@@ -227,7 +227,8 @@ def test_public_page_with_an_embed_loads_the_script_and_allows_only_the_players(
     assert directives["default-src"] == "'self'"
     assert directives["object-src"] == "'none'"
     assert directives["frame-ancestors"] == "'none'"
-    assert directives["script-src"].startswith("'self' 'nonce-")
+    # Readers' pages have no nonce (a cached copy stays valid): embed.js is a file.
+    assert directives["script-src"] == "'self'"
     script = client.get("/static/embed.js")
     assert script.status_code == 200
     script.close()

@@ -337,11 +337,10 @@ class Query:
         return {fold(s) for word in self.words for s in stems(word, self.langs)}
 
     def prefixes(self) -> set[str]:
-        """Return the folded prefixes the last word matches (its stems and itself)."""
+        """Return the folded prefix the last word matches (the word as typed)."""
         if not self.prefix:
             return set()
-        last = self.words[-1]
-        return {fold(s) for s in stems(last, self.langs) | {last}}
+        return {fold(self.words[-1])}
 
 
 def parse_query(raw: str | None) -> Query:
@@ -363,7 +362,12 @@ def fts_match(query: Query) -> str:
     for index, word in enumerate(query.words):
         options = sorted(_quoted(s) for s in stems(word, query.langs))
         if query.prefix and index == len(query.words) - 1:
-            options = sorted({o + "*" for o in options} | {_quoted(word) + "*"})
+            # The typed letters as a prefix ("pyth" finds "Python"), beside the exact stems.
+            # A stem as a prefix ("cach*" from "caching") would join the lists of every word
+            # starting so: 30 ms instead of 0.4 at 100,000 posts, for no better results.
+            typed = fold(word)
+            kept = {_quoted(s) for s in stems(word, query.langs) if not fold(s).startswith(typed)}
+            options = sorted(kept | {_quoted(typed) + "*"})
         groups.append("(" + " OR ".join(options) + ")")
     return " AND ".join(groups)
 
@@ -454,11 +458,12 @@ def search(query: Query, page: int = 1, per_page: int = 10) -> Results:
             .subquery()
         )
         results.more = _over_cap(select(func.count()).select_from(newest), cap)
+        kept = select(newest.c.post_id).order_by(newest.c.post_id.desc()).limit(cap)
         matching = (
             select(func.count())
             .select_from(DOCUMENT)
             .join(Post, Post.id == DOCUMENT.c.post_id)
-            .where(DOCUMENT.c.post_id.in_(select(newest.c.post_id)), _visible(now))
+            .where(DOCUMENT.c.post_id.in_(kept), _visible(now))
         )
         # The title is the vector's weight A.
         in_title = func.ts_filter(DOCUMENT.c.vector, literal_column("'{a}'")).op("@@")(tsquery)
@@ -472,8 +477,9 @@ def search(query: Query, page: int = 1, per_page: int = 10) -> Results:
         title_match = literal_column("title_fts.search_fts").op("MATCH")(
             f"{{title}} : ({expression})"
         )
-        # The matches are computed once (MATERIALIZED): left to itself, the planner may walk
-        # the visible posts and run the full-text query again for every one of them.
+        # One full-text statement: the newest matches with their rank. Joined to `post` in
+        # SQL, the planner may walk the visible posts and run the full-text query again for
+        # every one of them; the (at most `cap` + 1) candidates are checked by id instead.
         matched = (
             select(
                 FTS.c.rowid.label("post_id"),
@@ -487,20 +493,31 @@ def search(query: Query, page: int = 1, per_page: int = 10) -> Results:
             # stops at the cap.
             .order_by(FTS.c.rowid.desc())
             .limit(cap + 1)
-            .cte("matched")
-            .prefix_with("MATERIALIZED")
         )
-        results.more = _over_cap(select(func.count()).select_from(matched), cap)
-        matching = (
-            select(func.count())
-            .select_from(matched)
-            .join(Post, Post.id == matched.c.post_id)
-            .where(_visible(now))
-        )
-        order = (matched.c.in_title.desc(), matched.c.rank)
-        listed = matching.with_only_columns(Post, DOCUMENT.c.body).join(
-            DOCUMENT, DOCUMENT.c.post_id == Post.id
-        )
+        candidates_found = db.session.execute(matched).all()
+        results.more = len(candidates_found) > cap
+        ranks = {row.post_id: (not row.in_title, row.rank) for row in candidates_found[:cap]}
+        visible = db.session.execute(
+            select(Post.id, Post.published_at).where(Post.id.in_(ranks), _visible(now))
+        ).all()
+        # Title matches first, then bm25 (lower is better), then newest.
+        visible.sort(key=lambda row: (*ranks[row.id], -row.published_at.timestamp(), -row.id))
+        results.count = len(visible)
+        start = (page - 1) * per_page
+        chosen = [row.id for row in visible[start : start + per_page]]
+        if not chosen:
+            return results
+        found = {
+            post.id: (post, body)
+            for post, body in db.session.execute(
+                select(Post, DOCUMENT.c.body)
+                .join(DOCUMENT, DOCUMENT.c.post_id == Post.id)
+                .where(Post.id.in_(chosen))
+                .options(load_only(*LISTED))
+            ).all()
+        }
+        results.hits = [_hit(*found[post_id], query) for post_id in chosen if post_id in found]
+        return results
     results.count = db.session.scalar(matching) or 0
     if not results.count or page > results.pages:
         return results
@@ -510,11 +527,12 @@ def search(query: Query, page: int = 1, per_page: int = 10) -> Results:
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    results.hits = [
-        Hit(post, mark(post.title, query), snippet(body or post.excerpt or "", query))
-        for post, body in rows
-    ]
+    results.hits = [_hit(post, body, query) for post, body in rows]
     return results
+
+
+def _hit(post: Post, body: str | None, query: Query) -> Hit:
+    return Hit(post, mark(post.title, query), snippet(body or post.excerpt or "", query))
 
 
 # --- Snippets ---------------------------------------------------------------------------------

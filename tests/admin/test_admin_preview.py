@@ -51,8 +51,9 @@ def test_preview_needs_a_csrf_token(browser, login_as):
 
 
 def test_preview_needs_a_staff_login(app, browser, client, ctx):
-    # A visitor with a valid token (from the public site) is sent to the login page.
-    token = csrf_token_from(text(client.get("/")))
+    # A visitor with a valid token (readers' pages have none: from the login page) is sent
+    # to the login page.
+    token = csrf_token_from(text(client.get("/account/login")))
     response = client.post(PREVIEW, data={"body_md": "x"}, headers={"X-CSRFToken": token})
     assert response.status_code == 302
     assert urlsplit(response.location).path == "/account/login"
