@@ -497,6 +497,9 @@ def search(query: Query, page: int = 1, per_page: int = 10) -> Results:
         candidates_found = db.session.execute(matched).all()
         results.more = len(candidates_found) > cap
         ranks = {row.post_id: (not row.in_title, row.rank) for row in candidates_found[:cap]}
+        if not ranks:
+            # An empty IN (...) would let SQLite scan every visible post.
+            return results
         visible = db.session.execute(
             select(Post.id, Post.published_at).where(Post.id.in_(ranks), _visible(now))
         ).all()
@@ -542,8 +545,16 @@ def _matcher(query: Query):
     exact = query.exact_stems()
     prefixes = tuple(query.prefixes())
     langs = query.langs
+    # A body repeats its words: each is judged once per query.
+    judged: dict[str, bool] = {}
 
     def matches(word: str) -> bool:
+        found = judged.get(word)
+        if found is None:
+            found = judged[word] = _judge(word)
+        return found
+
+    def _judge(word: str) -> bool:
         lower = word.lower()
         forms = {fold(s) for s in stems(lower[:MAX_WORD_CHARS], langs)}
         if forms & exact:
