@@ -374,3 +374,15 @@ def test_a_query_matching_more_than_the_candidates_says_more_than(app, client, w
         app.config["SEARCH_CANDIDATES"] = 1000
     page = body_of(client.get("/search?q=tomatoes"))
     assert "5 results" in page
+
+
+def test_snippets_leave_out_heading_anchors_and_footnote_links():
+    body = (
+        '<h2 id="c-caching">Caching <a class="c-anchor" href="#c-caching" aria-label="Link">#</a>'
+        '</h2><p>Caching helped.<sup><a href="#c-fn-1">1</a></sup></p>'
+        '<ol><li><p>A note. <a href="#c-fnref-1" class="footnote-backref" aria-label="Back">↩</a>'
+        "</p></li></ol>"
+    )
+    text = search_service.plain_text(body)
+    assert "#" not in text and "↩" not in text
+    assert text.startswith("Caching Caching helped.")

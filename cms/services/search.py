@@ -90,11 +90,15 @@ def languages() -> tuple[str, ...]:
     return DEFAULT_LANGUAGES
 
 
+LINK_MARKS = re.compile(r'<a [^>]*class="(?:c-anchor|footnote-backref)"[^>]*>.*?</a>', re.S)
+
+
 def plain_text(body_html: str | None, body_md: str | None = "") -> str:
     """Return the readable text of a rendered body (or of its Markdown when none is stored)."""
     if not body_html:
         return SPACES.sub(" ", body_md or "").strip()
-    spaced = BLOCK_END.sub(r"\1 ", body_html)
+    # Heading anchors ("#") and footnote back links ("↩") are links, not words.
+    spaced = BLOCK_END.sub(r"\1 ", LINK_MARKS.sub("", body_html))
     # No tags survive; script and style contents go too.
     stripped = nh3.clean(spaced, tags=set(), attributes={})
     return SPACES.sub(" ", html.unescape(stripped)).strip()

@@ -38,10 +38,14 @@ BLOCK_END = re.compile(r'(</(?:p|li|dd|dt|td|th|tr|h[1-6]|pre|blockquote|div|fig
 SPACES = re.compile(r'\s+')
 
 
+LINK_MARKS = re.compile(r'<a [^>]*class="(?:c-anchor|footnote-backref)"[^>]*>.*?</a>', re.S)
+
+
 def _plain_text(body_html, body_md):
     if not body_html:
         return SPACES.sub(' ', body_md or '').strip()
-    stripped = nh3.clean(BLOCK_END.sub(r'\1 ', body_html), tags=set(), attributes={})
+    unmarked = LINK_MARKS.sub('', body_html)
+    stripped = nh3.clean(BLOCK_END.sub(r'\1 ', unmarked), tags=set(), attributes={})
     return SPACES.sub(' ', html.unescape(stripped)).strip()
 
 

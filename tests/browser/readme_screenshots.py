@@ -1,7 +1,9 @@
 """The screenshots the README shows: `make screenshots` writes tests/browser/screenshots/.
 
 Starts the CMS on a fresh SQLite database, writes a post in the real editor as the admin and
-photographs the edit screen on a wide screen and on a phone.
+photographs the edit screen on a wide screen and on a phone; then fills the site with the
+theme's demo posts (featured images, bios) and photographs the readers' home page and a post,
+light and dark, as a reader without an account sees them.
 """
 
 import tempfile
@@ -17,6 +19,7 @@ from tests.browser.conftest import (
     start_live_server,
 )
 from tests.browser.people import fill_body, log_in
+from tests.browser.test_theme_browser import run_seed, wait_for_images
 
 OUT = Path(__file__).parent / "screenshots"
 TITLE = "Walking the harbour wall at dawn"
@@ -79,6 +82,23 @@ def main() -> None:
                 page.screenshot(path=str(OUT / "edit-screen.png"))
                 page.set_viewport_size({"width": 390, "height": 844})
                 page.screenshot(path=str(OUT / "edit-screen-phone.png"))
+                run_seed(server)
+                for scheme in ("light", "dark"):
+                    reader = browser.new_page(
+                        base_url=server.url,
+                        viewport={"width": 1280, "height": 900},
+                        color_scheme=scheme,
+                    )
+                    reader.goto("/")
+                    wait_for_images(reader)
+                    reader.screenshot(path=str(OUT / f"site-home-{scheme}.png"))
+                    if scheme == "light":
+                        reader.locator(".hero .card-title a").click()
+                        wait_for_images(reader)
+                        reader.screenshot(path=str(OUT / "site-post.png"), full_page=True)
+                        reader.goto("/search?q=caching")
+                        reader.screenshot(path=str(OUT / "site-search.png"))
+                    reader.close()
                 browser.close()
         finally:
             server.stop()
