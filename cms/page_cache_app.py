@@ -183,11 +183,18 @@ class PageCacheMiddleware:
         except Exception:
             log.exception("page cache: lookup failed; answering uncached")
             return self.app(environ, start_response)
+        answered = self.answer(found, environ, start_response)
+        if answered is not None:
+            return answered
+        return self.fill(key, environ, start_response)
+
+    def answer(self, found, environ, start_response):
+        """Answer from a lookup: the app for a pass marker, the entry for a hit; None on a miss."""
         if found is PASS:
             return self.app(environ, start_response)
         if found is not None:
             return self.serve(found, environ, start_response, "hit")
-        return self.fill(key, environ, start_response)
+        return None
 
     def fill(self, key: str, environ, start_response):
         """Render a missing or stale page once (single flight); others wait for its entry."""
@@ -202,11 +209,9 @@ class PageCacheMiddleware:
             if token is not None:
                 try:
                     # The previous holder may have stored it just before we got the lock.
-                    found = cache.lookup(key)
-                    if found is PASS:
-                        return self.app(environ, start_response)
-                    if found is not None:
-                        return self.serve(found, environ, start_response, "hit")
+                    answered = self.answer(cache.lookup(key), environ, start_response)
+                    if answered is not None:
+                        return answered
                     return self.render(key, environ, start_response)
                 finally:
                     cache.release(key, token)
@@ -216,10 +221,9 @@ class PageCacheMiddleware:
             except Exception:
                 log.exception("page cache: lookup failed; answering uncached")
                 return self.app(environ, start_response)
-            if found is PASS:
-                return self.app(environ, start_response)
-            if found is not None:
-                return self.serve(found, environ, start_response, "hit")
+            answered = self.answer(found, environ, start_response)
+            if answered is not None:
+                return answered
             if time.monotonic() > deadline:
                 # The lock outlived its timeout (a stuck backend): do not wait any longer.
                 return self.app(environ, start_response)

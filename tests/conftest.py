@@ -6,12 +6,14 @@ The schema is built by the real migrations, not by create_all.
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
 from passlib.hash import sha256_crypt
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from cms import create_app
 from cms.extensions import db
@@ -233,3 +235,23 @@ def browser(app, client):
 def runner(app):
     """A CLI runner for `flask cms ...`."""
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def empty_database(app_config, tmp_path):
+    """Return the URL of a database with nothing in it (a new schema on PostgreSQL)."""
+    url = make_url(app_config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    schema = f"empty_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        options = {**url.query, "options": f"-csearch_path={schema}"}
+        yield url.set(query=options).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -4,13 +4,9 @@ Each test gets a database of its own: a new SQLite file, or on PostgreSQL a new 
 test database (selected with search_path), dropped afterwards.
 """
 
-import uuid
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from cms.extensions import db
 from cms.models.search import include_name
@@ -22,26 +18,6 @@ TABLES = {
     "user",
     "search_document",
 }  # fmt: skip
-
-
-@pytest.fixture
-def empty_database(app_config, tmp_path):
-    """Return the URL of a database with nothing in it."""
-    url = make_url(app_config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    schema = f"migration_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        options = {**url.query, "options": f"-csearch_path={schema}"}
-        yield url.set(query=options).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def tables(application) -> set[str]:

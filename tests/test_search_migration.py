@@ -1,34 +1,9 @@
 """Migration 0011 indexes the posts and pages that exist when it runs (its own code, no app's)."""
 
-import uuid
-
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from cms.extensions import db
 from cms.services.search import parse_query, search
-
-
-@pytest.fixture
-def empty_database(app_config, tmp_path):
-    """Return the URL of a database with nothing in it (a new schema on PostgreSQL)."""
-    url = make_url(app_config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    schema = f"search_migration_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        options = {**url.query, "options": f"-csearch_path={schema}"}
-        yield url.set(query=options).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
 
 ROWS = (
     'INSERT INTO "user" (id, email, display_name, active, fs_uniquifier, create_datetime,'
