@@ -183,6 +183,18 @@ def test_newer_and_older_links_follow_publication_order(app, client, author):
     assert "Newer post" not in newest and "Older post" in newest
 
 
+def test_newer_and_older_links_skip_scheduled_and_expired_posts(app, client, author):
+    now = utcnow()
+    old = make_post(author, title="Old", published_at=now - timedelta(days=3))
+    make_post(author, title="Gone", published_at=now - timedelta(days=2), unpublish_at=now)
+    middle = make_post(author, title="Middle", published_at=now - timedelta(days=1))
+    make_post(author, title="Later", published_at=now + timedelta(days=1))
+    page = text(client.get(f"/posts/{middle.slug}"))
+    nav = page.split('class="post-nav"', 1)[1].split("</nav>", 1)[0]
+    assert f'href="/posts/{old.slug}"' in nav
+    assert "Newer post" not in nav and "Gone" not in nav and "Later" not in nav
+
+
 def test_related_posts_share_the_most_tags(app, client, author):
     python, flask, other = make_tag("Python"), make_tag("Flask"), make_tag("Other")
     post = make_post(author, title="The post", tags=[python, flask])

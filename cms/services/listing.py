@@ -17,14 +17,15 @@ from sqlalchemy import and_, extract, func, or_, select
 from sqlalchemy.orm import defer, load_only, selectinload
 
 from cms.extensions import db
-from cms.models import Post, PostKind, Tag, post_tags
+from cms.models import Post, PostKind, PostStatus, Tag, post_tags, utcnow
 from cms.services import page_cache
 from cms.services.visibility import is_visible
 
 # Words a reader reads in a minute (the usual figure for screen reading).
 WORDS_PER_MINUTE = 230
-# Posts read per shared tag when looking for related posts: bounded work on big tags.
-RELATED_CANDIDATES = 20
+# Posts read per shared tag when looking for related posts (the latest by id, drafts and
+# scheduled ones included, so a few more than are shown): bounded work on any tag.
+RELATED_CANDIDATES = 40
 
 
 @dataclass(frozen=True)
@@ -160,28 +161,38 @@ def _neighbour_columns():
 def neighbours(post: Post) -> tuple[Post | None, Post | None]:
     """Return the visible posts published just after and just before this one (newer, older)."""
     when, key = post.published_at, post.id
-    visible = is_visible(PostKind.POST)
-    # The plain bounds (>= / <=) let the index start at this post's time; without them the OR
-    # is read from the oldest post on (16 ms instead of 0.01 at 100,000 posts).
+    now = utcnow()
+    # is_visible() spelt out with one range per direction: SQLite bounds an index scan by one
+    # upper limit only, and given both "<= now" and "<= this post's time" it may take "now"
+    # and walk every newer post (5 ms instead of 0.01 at 100,000 posts). This post is visible,
+    # so its time is not after now: "<= its time" is the whole rule going back.
+    shown = and_(
+        Post.kind == PostKind.POST,
+        Post.status == PostStatus.PUBLISHED,
+        or_(Post.unpublish_at.is_(None), Post.unpublish_at > now),
+    )
     later = and_(
+        shown,
         Post.published_at >= when,
+        Post.published_at <= now,
         or_(Post.published_at > when, and_(Post.published_at == when, Post.id > key)),
     )
     earlier = and_(
-        Post.published_at <= when,
+        shown,
+        Post.published_at <= min(when, now),
         or_(Post.published_at < when, and_(Post.published_at == when, Post.id < key)),
     )
     newer = db.session.scalars(
         select(Post)
         .options(_neighbour_columns())
-        .where(visible, later)
+        .where(later)
         .order_by(Post.published_at.asc(), Post.id.asc())
         .limit(1)
     ).first()
     older = db.session.scalars(
         select(Post)
         .options(_neighbour_columns())
-        .where(visible, earlier)
+        .where(earlier)
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(1)
     ).first()
@@ -191,24 +202,31 @@ def neighbours(post: Post) -> tuple[Post | None, Post | None]:
 def related(post: Post, limit: int = 3) -> list[Post]:
     """Return up to `limit` visible posts sharing the most tags with this one, newest first.
 
-    Candidates are the newest few visible posts of each of the post's tags (bounded work on a
-    tag with thousands of posts); they are ranked by how many of its tags they carry.
+    Candidates are the latest few posts of each of the post's tags, read from the (tag_id,
+    post_id) index alone (bounded work on a tag of any size, rare or common); the visible ones
+    are ranked by how many of its tags they carry, then by publication time.
     """
     tag_ids = [tag.id for tag in post.tags]
     if not tag_ids:
         return []
-    visible = is_visible(PostKind.POST)
-    candidates: dict[int, tuple] = {}
+    pool: set[int] = set()
     for tag_id in tag_ids:
-        rows = db.session.execute(
-            select(Post.id, Post.published_at)
-            .join(post_tags, post_tags.c.post_id == Post.id)
-            .where(post_tags.c.tag_id == tag_id, Post.id != post.id, visible)
-            .order_by(Post.published_at.desc(), Post.id.desc())
-            .limit(RELATED_CANDIDATES)
-        ).all()
-        for post_id, published_at in rows:
-            candidates[post_id] = (published_at, post_id)
+        pool.update(
+            db.session.scalars(
+                select(post_tags.c.post_id)
+                .where(post_tags.c.tag_id == tag_id, post_tags.c.post_id != post.id)
+                .order_by(post_tags.c.post_id.desc())
+                .limit(RELATED_CANDIDATES)
+            )
+        )
+    if not pool:
+        return []
+    candidates = {
+        post_id: (published_at, post_id)
+        for post_id, published_at in db.session.execute(
+            select(Post.id, Post.published_at).where(Post.id.in_(pool), is_visible(PostKind.POST))
+        )
+    }
     if not candidates:
         return []
     shared = dict(
