@@ -250,6 +250,23 @@ def test_feeds_and_sitemap_are_purged_by_publishing(cached, site):
         assert state(get(client, url)) != "hit", url
 
 
+def test_the_sitemap_index_dates_follow_an_edit_of_any_post(cached, site):
+    application, _ = cached
+    client = application.test_client()
+    before = get(client, "/sitemap.xml").get_data(as_text=True)
+    assert state(get(client, "/sitemap.xml")) == "hit"
+    # An edit of the oldest post (a second later: lastmod counts seconds) moves the posts
+    # shard's lastmod to its time.
+    time.sleep(1.1)
+    post = db.session.get(Post, site["a"].id)
+    post.title = "Alpha, revised"
+    db.session.commit()
+    after = get(client, "/sitemap.xml")
+    assert state(after) != "hit"
+    assert after.get_data(as_text=True) != before
+    assert post.updated_at.strftime("%Y-%m-%dT%H:%M:%S") in after.get_data(as_text=True)
+
+
 def test_a_scheduled_post_appears_on_the_cached_home_page_at_its_time(cached, site):
     application, _ = cached
     client = application.test_client()
