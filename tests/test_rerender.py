@@ -13,11 +13,7 @@ from cms.services.media import store_upload
 from cms.services.media_library import MediaLibrary
 from cms.services.rendering import render_markdown
 from cms.services.rendering.excerpt import generated_excerpts
-from tests import test_migrations
 from tests.factories import image_bytes, make_post
-
-# Migration tests get a database of their own (see tests/test_migrations.py).
-empty_database = test_migrations.empty_database
 
 BODY = "## Part one\n\n- one\n- two\n\nA note[^1].\n\n```python\nx = 1\n```\n\n[^1]: The note."
 # What the renderer stored for BODY before it became a pipeline.
