@@ -262,8 +262,11 @@ def test_dropped_image_is_uploaded_and_described(page):
     dialog.get_by_role("button", name=re.compile("Save")).click()
     expect(dialog).to_have_count(0)
 
+    # The Markdown goes in when the server has taken the description: wait for it.
+    image = r"!\[Boats \\\[moored\\\] at dusk\]\((/uploads/[\w.-]+)\)"
+    expect(page.locator("#body_md")).to_have_value(re.compile(image))
     markdown = body_markdown(page)
-    match = re.search(r"!\[Boats \\\[moored\\\] at dusk\]\((/uploads/[\w.-]+)\)", markdown)
+    match = re.search(image, markdown)
     assert match, markdown
     assert markdown.startswith("Before the picture.![Boats")
     assert markdown.endswith("\n\nAfter the picture.")
