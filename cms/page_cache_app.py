@@ -178,18 +178,19 @@ class PageCacheMiddleware:
         key = self.key_for(environ)
         if key is None:
             return self.app(environ, start_response)
+        answered = self.answer(key, environ, start_response)
+        if answered is not None:
+            return answered
+        return self.fill(key, environ, start_response)
+
+    def answer(self, key: str, environ, start_response):
+        """Answer from the store: the entry on a hit, the app for a pass marker or when the
+        store fails; None on a miss."""
         try:
             found = self.cache.lookup(key)
         except Exception:
             log.exception("page cache: lookup failed; answering uncached")
             return self.app(environ, start_response)
-        answered = self.answer(found, environ, start_response)
-        if answered is not None:
-            return answered
-        return self.fill(key, environ, start_response)
-
-    def answer(self, found, environ, start_response):
-        """Answer from a lookup: the app for a pass marker, the entry for a hit; None on a miss."""
         if found is PASS:
             return self.app(environ, start_response)
         if found is not None:
@@ -209,19 +210,14 @@ class PageCacheMiddleware:
             if token is not None:
                 try:
                     # The previous holder may have stored it just before we got the lock.
-                    answered = self.answer(cache.lookup(key), environ, start_response)
+                    answered = self.answer(key, environ, start_response)
                     if answered is not None:
                         return answered
                     return self.render(key, environ, start_response)
                 finally:
                     cache.release(key, token)
             time.sleep(self.poll_seconds)
-            try:
-                found = cache.lookup(key)
-            except Exception:
-                log.exception("page cache: lookup failed; answering uncached")
-                return self.app(environ, start_response)
-            answered = self.answer(found, environ, start_response)
+            answered = self.answer(key, environ, start_response)
             if answered is not None:
                 return answered
             if time.monotonic() > deadline:
