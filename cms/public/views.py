@@ -12,16 +12,15 @@ from flask import (
     url_for,
 )
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
 from werkzeug.routing import BaseConverter, ValidationError
 
 from cms.extensions import db
 from cms.models import File, Post, PostKind, SlugRedirect, Tag, User
-from cms.public import bp
-from cms.services import listing, media_access, page_deps, renditions
+from cms.public import bp, fragments
+from cms.services import cards, listing, media_access, page_deps, renditions
 from cms.services.featured import featured_image
 from cms.services.navigation import menu_items
-from cms.services.posts import is_visible, visible_posts
+from cms.services.posts import is_visible
 from cms.services.previews import preview_for_token
 from cms.services.seo import seo_for
 from cms.services.slugs import FUTURE_SEGMENTS, reserved_segments
@@ -52,12 +51,13 @@ class PageSlugConverter(BaseConverter):
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("page", PageSlugConverter))
 
 
-def shown_menu_items():
+def shown_menu_items() -> tuple:
     """Return the menu for the layout, recording that the page shows it (read once per request)."""
     page_deps.shows("menu")
-    return menu_items()
+    return tuple(menu_items())
 
 
+bp.record_once(fragments.init_fragments)
 bp.add_app_template_global(shown_menu_items, "menu_items")
 bp.add_app_template_global(featured_image, "featured_image")
 bp.add_app_template_global(listing.reading_minutes, "reading_minutes")
@@ -114,7 +114,7 @@ def _redirect_from_old_slug(kind: str, slug: str):
     return redirect(url_for(endpoint, slug=target.slug), code=301)
 
 
-def _render_item(item: Post, preview: bool = False) -> str:
+def _render_item(item: Post | cards.Card, preview: bool = False) -> str:
     """Render a post or a page with its head tags (posts also with neighbours and related)."""
     page_deps.shows(f"post:{item.id}", f"author:{item.author_id}")
     page_deps.changed_at(item.updated_at)
@@ -151,9 +151,7 @@ def _render_item(item: Post, preview: bool = False) -> str:
 @bp.get("/posts/<slug>")
 def post(slug: str):
     """Show one published post; an old address of one answers 301."""
-    item = db.session.scalars(
-        visible_posts().where(Post.slug == slug).options(joinedload(Post.social_image))
-    ).first()
+    item = cards.load_item(PostKind.POST, slug)
     if item is None:
         return _redirect_from_old_slug(PostKind.POST, slug)
     return _render_item(item)
@@ -162,11 +160,7 @@ def post(slug: str):
 @bp.get("/<page:slug>")
 def page(slug: str):
     """Show one published page (About, Contact); an old address of one answers 301."""
-    item = db.session.scalars(
-        select(Post)
-        .where(is_visible(PostKind.PAGE), Post.slug == slug)
-        .options(joinedload(Post.social_image))
-    ).first()
+    item = cards.load_item(PostKind.PAGE, slug)
     if item is None:
         return _redirect_from_old_slug(PostKind.PAGE, slug)
     return _render_item(item)

@@ -12,20 +12,20 @@ import math
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import and_, extract, func, or_, select
-from sqlalchemy.orm import defer, load_only, selectinload
+from sqlalchemy import and_, bindparam, extract, func, literal_column, or_, select, union_all
 
 from cms.extensions import db
-from cms.models import Post, PostKind, PostStatus, Tag, post_tags, utcnow
-from cms.services import page_cache
-from cms.services.visibility import is_visible
+from cms.models import Post, PostKind, PostStatus, Tag, post_tags
+from cms.services import cards, page_cache
+from cms.services.cards import PT, P
+from cms.services.visibility import is_visible, reader_now
 
-# Words a reader reads in a minute (the usual figure for screen reading).
-WORDS_PER_MINUTE = 230
-# Posts read per shared tag when looking for related posts (the latest by id, drafts and
-# scheduled ones included, so a few more than are shown): bounded work on any tag.
+# Posts read per tag of a post when looking for its related posts: bounded work on any tag;
+# and how many of its tags are looked at.
 RELATED_CANDIDATES = 40
+RELATED_TAGS = 8
 
 
 @dataclass(frozen=True)
@@ -104,23 +104,40 @@ def page_count(total: int, per_page: int) -> int:
     return max(1, math.ceil(total / per_page))
 
 
-def load_posts(ids: list[int]) -> list[Post]:
-    """Return the posts of these ids in this order, with author, tags and featured image."""
-    if not ids:
-        return []
-    rows = db.session.scalars(
-        select(Post)
-        .where(Post.id.in_(ids))
-        .options(
-            # Lists show excerpts: the rendered body stays in the database.
-            defer(Post.body_html),
-            selectinload(Post.author),
-            selectinload(Post.tags),
-            selectinload(Post.social_image),
+def _scoped_ids(kind: str):
+    """Return SELECT post.id of the visible posts in a scope kind, with bound parameters."""
+    query = select(P.id).where(cards.visible_now())
+    if kind == "tag":
+        query = query.join(post_tags, PT.post_id == P.id).where(PT.tag_id == bindparam("key"))
+    elif kind == "author":
+        query = query.where(P.author_id == bindparam("key"))
+    elif kind == "month":
+        query = query.where(P.published_at >= bindparam("start"), P.published_at < bindparam("end"))
+    elif kind != "all":
+        raise ValueError(f"unknown scope {kind!r}")
+    return query
+
+
+# (scope kind, newest first) -> SELECT ids ... ORDER BY ... LIMIT :limit OFFSET :offset
+PAGE_IDS = {}
+for _kind in ("all", "tag", "author", "month"):
+    for _newest in (True, False):
+        _order = (P.published_at.desc(), P.id.desc()) if _newest else (P.published_at, P.id)
+        PAGE_IDS[_kind, _newest] = (
+            _scoped_ids(_kind)
+            .order_by(*_order)
+            .limit(bindparam("limit"))
+            .offset(bindparam("offset"))
         )
-    ).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id[i] for i in ids if i in by_id]
+
+
+def _scope_params(scope: Scope) -> dict:
+    if scope.kind in ("tag", "author"):
+        return {"key": scope.key}
+    if scope.kind == "month":
+        start, end = month_bounds(*scope.key)
+        return {"start": start, "end": end}
+    return {}
 
 
 def page_ids(scope: Scope, number: int, per_page: int, total: int) -> list[int]:
@@ -129,14 +146,14 @@ def page_ids(scope: Scope, number: int, per_page: int, total: int) -> list[int]:
     if start >= total:
         return []
     end = min(start + per_page, total)
-    query = _ids_query(scope)
+    params = _scope_params(scope) | {"now": reader_now(), "limit": end - start}
     if start + end <= total:
         # The first half: newest first, skipping the pages before.
-        query = query.order_by(Post.published_at.desc(), Post.id.desc())
-        return list(db.session.scalars(query.offset(start).limit(end - start)))
+        query = PAGE_IDS[scope.kind, True]
+        return cards.execute(query, offset=start, **params).scalars().all()
     # The second half: oldest first from the end, then turned round.
-    query = query.order_by(Post.published_at.asc(), Post.id.asc())
-    ids = list(db.session.scalars(query.offset(total - end).limit(end - start)))
+    query = PAGE_IDS[scope.kind, False]
+    ids = cards.execute(query, offset=total - end, **params).scalars().all()
     ids.reverse()
     return ids
 
@@ -148,102 +165,102 @@ def paginate(scope: Scope, number: int, per_page: int, total: int | None = None)
     pages = page_count(total, per_page)
     if number < 1 or number > pages:
         return None
-    return Page(load_posts(page_ids(scope, number, per_page, total)), number, pages, total)
+    return Page(cards.load_cards(page_ids(scope, number, per_page, total)), number, pages, total)
 
 
 # --- Around one post --------------------------------------------------------------------------
 
-
-def _neighbour_columns():
-    return load_only(Post.id, Post.title, Post.slug, Post.published_at, Post.updated_at)
-
-
-def neighbours(post: Post) -> tuple[Post | None, Post | None]:
-    """Return the visible posts published just after and just before this one (newer, older)."""
-    when, key = post.published_at, post.id
-    now = utcnow()
-    # is_visible() spelt out with one range per direction: SQLite bounds an index scan by one
-    # upper limit only, and given both "<= now" and "<= this post's time" it may take "now"
-    # and walk every newer post (5 ms instead of 0.01 at 100,000 posts). This post is visible,
-    # so its time is not after now: "<= its time" is the whole rule going back.
-    shown = and_(
-        Post.kind == PostKind.POST,
-        Post.status == PostStatus.PUBLISHED,
-        or_(Post.unpublish_at.is_(None), Post.unpublish_at > now),
+# is_visible() spelt out with one range per direction: SQLite bounds an index scan by one
+# upper limit only, and given both "<= now" and "<= this post's time" it may take "now" and
+# walk every newer post (5 ms instead of 0.01 at 100,000 posts). The post is visible, so its
+# time is not after now: "<= its time" (passed as `upto`) is the whole rule going back.
+_SHOWN = and_(
+    P.kind == PostKind.POST,
+    P.status == PostStatus.PUBLISHED,
+    or_(P.unpublish_at.is_(None), P.unpublish_at > cards.NOW),
+)
+_WHEN, _KEY = bindparam("when", type_=P.published_at.type), bindparam("key")
+_NEIGHBOUR = select(
+    literal_column("1").label("newer"), P.id, P.title, P.slug, P.published_at, P.updated_at
+).limit(1)
+_NEWER = _NEIGHBOUR.where(
+    _SHOWN,
+    P.published_at >= _WHEN,
+    P.published_at <= cards.NOW,
+    or_(P.published_at > _WHEN, and_(P.published_at == _WHEN, P.id > _KEY)),
+).order_by(P.published_at, P.id)
+_OLDER = (
+    _NEIGHBOUR.with_only_columns(
+        literal_column("0").label("newer"), P.id, P.title, P.slug, P.published_at, P.updated_at
     )
-    later = and_(
-        shown,
-        Post.published_at >= when,
-        Post.published_at <= now,
-        or_(Post.published_at > when, and_(Post.published_at == when, Post.id > key)),
+    .where(
+        _SHOWN,
+        P.published_at <= bindparam("upto", type_=P.published_at.type),
+        or_(P.published_at < _WHEN, and_(P.published_at == _WHEN, P.id < _KEY)),
     )
-    earlier = and_(
-        shown,
-        Post.published_at <= min(when, now),
-        or_(Post.published_at < when, and_(Post.published_at == when, Post.id < key)),
-    )
-    newer = db.session.scalars(
-        select(Post)
-        .options(_neighbour_columns())
-        .where(later)
-        .order_by(Post.published_at.asc(), Post.id.asc())
-        .limit(1)
-    ).first()
-    older = db.session.scalars(
-        select(Post)
-        .options(_neighbour_columns())
-        .where(earlier)
-        .order_by(Post.published_at.desc(), Post.id.desc())
-        .limit(1)
-    ).first()
-    return newer, older
+    .order_by(P.published_at.desc(), P.id.desc())
+)
+# Both in one statement: each side a LIMIT 1 walk of the visibility index.
+NEIGHBOURS = union_all(select(_NEWER.subquery()), select(_OLDER.subquery()))
 
 
-def related(post: Post, limit: int = 3) -> list[Post]:
+def neighbours(post) -> tuple:
+    """Return the visible posts published just after and just before this one (newer, older):
+    rows with id, title, slug, published_at and updated_at."""
+    when, now = post.published_at, reader_now()
+    found = {
+        row.newer: row
+        for row in cards.execute(NEIGHBOURS, when=when, key=post.id, now=now, upto=min(when, now))
+    }
+    return found.get(1), found.get(0)
+
+
+# The latest posts of each tag of a post but the post itself (by id, drafts and scheduled ones
+# included, so a few more than are shown): a walk down the (tag_id, post_id) index that stops
+# after RELATED_CANDIDATES, on a tag of any size; then those readers may see, with the number
+# of the post's tags whose latest posts they are among. One statement per number of tags.
+# (A plain join would let SQLite start from the visibility index and sort every visible post.)
+@cache
+def _related_statement(tags: int):
+    latest = [
+        select(PT.post_id)
+        .where(PT.tag_id == bindparam(f"tag{n}"), PT.post_id != bindparam("post"))
+        .order_by(PT.post_id.desc())
+        .limit(RELATED_CANDIDATES)
+        .subquery()
+        for n in range(tags)
+    ]
+    pool = union_all(*(select(part.c.post_id) for part in latest)).subquery()
+    return (
+        select(P.id, P.published_at, func.count())
+        .select_from(pool.join(Post.__table__, P.id == pool.c.post_id))
+        .where(cards.visible_now())
+        .group_by(P.id, P.published_at)
+    )
+
+
+def related(post, limit: int = 3) -> list:
     """Return up to `limit` visible posts sharing the most tags with this one, newest first.
 
-    Candidates are the latest few posts of each of the post's tags, read from the (tag_id,
-    post_id) index alone (bounded work on a tag of any size, rare or common); the visible ones
-    are ranked by how many of its tags they carry, then by publication time.
+    Candidates are the visible ones among the latest few posts of each of the post's tags
+    (its first RELATED_TAGS by name; bounded work on a tag of any size, rare or common),
+    ranked by how many of the post's tags' candidates they are among (the tags they share,
+    counted among recent posts), then by publication time.
     """
-    tag_ids = [tag.id for tag in post.tags]
+    tag_ids = [tag.id for tag in post.tags][:RELATED_TAGS]
     if not tag_ids:
         return []
-    pool: set[int] = set()
-    for tag_id in tag_ids:
-        pool.update(
-            db.session.scalars(
-                select(post_tags.c.post_id)
-                .where(post_tags.c.tag_id == tag_id, post_tags.c.post_id != post.id)
-                .order_by(post_tags.c.post_id.desc())
-                .limit(RELATED_CANDIDATES)
-            )
-        )
-    if not pool:
-        return []
-    candidates = {
-        post_id: (published_at, post_id)
-        for post_id, published_at in db.session.execute(
-            select(Post.id, Post.published_at).where(Post.id.in_(pool), is_visible(PostKind.POST))
-        )
-    }
-    if not candidates:
-        return []
-    shared = dict(
-        db.session.execute(
-            select(post_tags.c.post_id, func.count())
-            .where(post_tags.c.post_id.in_(candidates), post_tags.c.tag_id.in_(tag_ids))
-            .group_by(post_tags.c.post_id)
-        ).all()
-    )
-    ranked = sorted(candidates, key=lambda i: (shared.get(i, 0), *candidates[i]), reverse=True)
-    return load_posts(ranked[:limit])
+    params = {f"tag{n}": tag_id for n, tag_id in enumerate(tag_ids)}
+    rows = cards.execute(
+        _related_statement(len(tag_ids)), post=post.id, now=reader_now(), **params
+    ).all()
+    ranked = sorted(rows, key=lambda row: (row[2], row[1], row[0]), reverse=True)
+    return cards.load_cards([row[0] for row in ranked[:limit]])
 
 
 def reading_minutes(post: Post) -> int:
     """Return the minutes a reader needs for the post's text (its Markdown's words), at least 1."""
-    words = len((post.body_md or "").split())
-    return max(1, round(words / WORDS_PER_MINUTE))
+    return cards.reading_minutes(post.body_md)
 
 
 # --- Archives and tag counts ------------------------------------------------------------------

@@ -99,7 +99,7 @@ def file_stem(record: "File | str") -> str:
     before content naming, their random stem). Copies of one object share it. Register a
     function with `register_derived_names` so deleting the last copy removes what you made.
     """
-    name = record.stored_name if isinstance(record, File) else record
+    name = record if isinstance(record, str) else record.stored_name
     return name.split(".", 1)[0][: usage.STEM_LENGTH]
 
 

@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 from flask import g, has_request_context, url_for
 from sqlalchemy import and_, or_, select
 
-from cms.extensions import db
 from cms.models import NavItem, Post, PostKind
-from cms.services.posts import is_visible
+from cms.services.cards import P, execute, visible_now
+from cms.services.visibility import reader_now
 
 MAX_URL_LENGTH = 500
 # Spaces, control characters and backslashes (browsers read "/\\host" as "//host").
@@ -43,18 +43,24 @@ def is_allowed_url(value: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+MENU = (
+    select(NavItem.__table__.c.label, NavItem.__table__.c.url, NavItem.__table__.c.page_id, P.slug)
+    .select_from(
+        NavItem.__table__.outerjoin(
+            Post.__table__,
+            and_(P.id == NavItem.__table__.c.page_id, visible_now(PostKind.PAGE)),
+        )
+    )
+    .where(or_(NavItem.__table__.c.page_id.is_(None), P.id.is_not(None)))
+    .order_by(NavItem.__table__.c.position, NavItem.__table__.c.id)
+)
+
+
 def load_menu_items() -> list[MenuItem]:
     """Read the menu in one query: items in order, pages only while readers may see them."""
-    query = (
-        select(NavItem.label, NavItem.url, NavItem.page_id, Post.slug)
-        .outerjoin(Post, and_(Post.id == NavItem.page_id, is_visible(PostKind.PAGE)))
-        .where(or_(NavItem.page_id.is_(None), Post.id.is_not(None)))
-        .order_by(NavItem.position, NavItem.id)
-    )
-    # Drawing a page must not write what the request left pending (audit events are committed
-    # after the response is drawn, and only while they are still new in the session).
-    with db.session.no_autoflush:
-        rows = db.session.execute(query).all()
+    # A plain statement on the session's connection: drawing a page never writes what the
+    # request left pending (audit events are committed after the response is drawn).
+    rows = execute(MENU, now=reader_now()).all()
     items = []
     for label, url, page_id, slug in rows:
         if page_id is not None:

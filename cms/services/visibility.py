@@ -11,6 +11,11 @@ from sqlalchemy import and_, or_
 from cms.models import Post, PostKind, PostStatus, utcnow
 
 
+def reader_now() -> datetime:
+    """Return the time readers live in: the clock every visibility rule reads."""
+    return utcnow()
+
+
 def is_visible(kind: str = PostKind.POST, now: datetime | None = None):
     """Return the SQL condition for posts (or pages) readers may see now.
 
