@@ -422,6 +422,9 @@ PAGE_CACHE_POLL_SECONDS = float(_env("PAGE_CACHE_POLL_SECONDS", "0.02"))
 PAGE_CACHE_PASS_SECONDS = int(_env("PAGE_CACHE_PASS_SECONDS", "60"))
 # Test apps (TESTING) run without the page cache unless this is set.
 PAGE_CACHE_IN_TESTS = _env_bool("PAGE_CACHE_IN_TESTS", False)
+# Drawn parts of the readers' pages (post cards, header, footer, a post's article) each
+# worker keeps, by the values they show: no purge needed (cms/public/fragments.py). 0: none.
+FRAGMENT_MEMO_SIZE = int(_env("FRAGMENT_MEMO_SIZE", "2000"))
 
 # --- theme ---------------------------------------------------------------------------------
 # A folder whose templates/ and static/ win over the built-in ones (see README, "Themes");

@@ -1,0 +1,78 @@
+"""Parts of the readers' pages kept by what they show: post cards, the header and the footer.
+
+A card of a post looks the same wherever the post is listed (home, page 7, a tag, related
+posts), and the header and footer are the same on every visit to an address, yet drawing them
+is most of a page's time (macros, links, translations, image candidates). A template wraps
+such a part in `{% call memo("card", post.memo_key, ...) %}...{% endcall %}`: the key holds
+everything the part shows (the values, not ids: a post's title, tags, author, image, reading
+time; the menu's items), so a kept part can never be out of date and nothing has to purge it.
+The data is still read on every request; only the drawing of unchanged parts is skipped.
+
+Each worker keeps the last FRAGMENT_MEMO_SIZE parts (0 turns this off); the language, the
+address the site is reached at and the app's settings are part of every key. Nothing is kept
+for requests with a person's cookie: their header shows their name and their forms.
+"""
+
+import threading
+from collections import OrderedDict
+
+from flask import current_app, request
+from jinja2 import Undefined
+
+from cms.web import personal
+
+EXTENSION = "cms_fragments"
+
+
+class Fragments:
+    """The last `size` drawn parts, by key (least recently used go first)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._kept: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, draw):
+        """Return the part kept under `key`, drawing (and keeping) it when there is none."""
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        drawn = draw()
+        with self._lock:
+            self._kept[key] = drawn
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return drawn
+
+    def clear(self) -> None:
+        """Forget every kept part."""
+        with self._lock:
+            self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+def memo(*key, caller):
+    """Template call block: the part `caller()` draws, kept under `key` (see the module)."""
+    fragments = current_app.extensions.get(EXTENSION)
+    if fragments is None or personal() or any(isinstance(part, Undefined) for part in key):
+        return caller()
+    where = (request.script_root, request.host_url, current_app.config.get("THEME_FOLDER"))
+    full = (*where, *key)
+    try:
+        hash(full)
+    except TypeError:  # a part of the key that cannot be a key (a list): draw it every time
+        return caller()
+    return fragments.get(full, caller)
+
+
+def init_fragments(state) -> None:
+    """Give the app its store of drawn parts (blueprint registration hook)."""
+    app = state.app
+    size = int(app.config.get("FRAGMENT_MEMO_SIZE") or 0)
+    if size > 0:
+        app.extensions[EXTENSION] = Fragments(size)
+    app.jinja_env.globals["memo"] = memo
