@@ -331,7 +331,7 @@ AUTHORS_MAY_CREATE_TAGS = _env_bool("AUTHORS_MAY_CREATE_TAGS", False)
 SEARCH_LANGUAGES = _env_list("SEARCH_LANGUAGES", ["english", "german"])
 # Only the newest this many matches of a query are ranked and counted (the page then says
 # "more than"): a word found in half of 100,000 posts costs what a rarer one does.
-SEARCH_CANDIDATES = int(_env("SEARCH_CANDIDATES", "1000"))
+SEARCH_CANDIDATES = int(_env("SEARCH_CANDIDATES", "200"))
 
 # --- feeds and search engines ---
 # What a feed entry carries: "full" (the whole body) or "excerpt" (the summary only).
@@ -422,9 +422,10 @@ PAGE_CACHE_POLL_SECONDS = float(_env("PAGE_CACHE_POLL_SECONDS", "0.02"))
 PAGE_CACHE_PASS_SECONDS = int(_env("PAGE_CACHE_PASS_SECONDS", "60"))
 # Test apps (TESTING) run without the page cache unless this is set.
 PAGE_CACHE_IN_TESTS = _env_bool("PAGE_CACHE_IN_TESTS", False)
-# Drawn parts of the readers' pages (post cards, header, footer, a post's article) each
-# worker keeps, by the values they show: no purge needed (cms/public/fragments.py). 0: none.
-FRAGMENT_MEMO_SIZE = int(_env("FRAGMENT_MEMO_SIZE", "2000"))
+# MiB of drawn parts of the readers' pages (post cards, header, footer, a post's article)
+# each worker keeps, by the values they show: no purge needed (cms/public/fragments.py).
+# 0: none.
+FRAGMENT_MEMO_MIB = float(_env("FRAGMENT_MEMO_MIB", "8"))
 
 # --- theme ---------------------------------------------------------------------------------
 # A folder whose templates/ and static/ win over the built-in ones (see README, "Themes");

@@ -109,16 +109,33 @@ def test_a_signed_in_header_is_never_kept_nor_served_from_the_store(app, browser
     assert "Log in" in text(anonymous.get("/"))
 
 
-def test_the_store_keeps_at_most_its_size(app, client, author):
-    app.extensions[EXTENSION].size = 5
-    for n in range(8):
-        make_post(author, title=f"Many {n}")
-    for page in ("/", "/tags", "/archive", "/?page=1"):
-        client.get(page)
-        assert len(kept(app)) <= 5
+def test_the_store_keeps_within_its_budget(app, client, author):
+    """The least recently used parts go first; a part larger than an eighth of the budget is
+    drawn every time and never kept."""
+    fragments = kept(app)
+    budget = fragments.budget
+    fragments.clear()
+    fragments.budget = 20_000
+    try:
+        for n in range(12):
+            make_post(author, title=f"Many {n}", body="word " * 3000)
+        for page in ("/", "/tags", "/archive", "/?page=2", "/authors/" + author.slug):
+            client.get(page)
+            assert 0 < fragments.used <= 20_000
+            assert fragments.used == sum(
+                len(part) + fragments.OVERHEAD for part in fragments._kept.values()
+            )
+        post = make_post(author, title="Long one", body="word " * 3000)
+        page = client.get(f"/posts/{post.slug}").get_data(as_text=True)
+        assert not any(
+            "Long one" in part and "post-body" in part for part in fragments._kept.values()
+        )
+        assert "Long one" in page
+    finally:
+        fragments.budget = budget
 
 
-def test_size_zero_keeps_nothing(app, client, author):
+def test_no_store_keeps_nothing(app, client, author):
     make_post(author, title="Not kept")
     app.extensions.pop(EXTENSION)
     assert "Not kept" in text(client.get("/"))

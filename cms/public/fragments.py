@@ -8,7 +8,7 @@ everything the part shows (the values, not ids: a post's title, tags, author, im
 time; the menu's items), so a kept part can never be out of date and nothing has to purge it.
 The data is still read on every request; only the drawing of unchanged parts is skipped.
 
-Each worker keeps the last FRAGMENT_MEMO_SIZE parts (0 turns this off); the language, the
+Each worker keeps what it drew last within FRAGMENT_MEMO_MIB (0 turns this off); the language, the
 address the site is reached at and the app's settings are part of every key. Nothing is kept
 for requests with a person's cookie: their header shows their name and their forms.
 """
@@ -22,13 +22,19 @@ from jinja2 import Undefined
 from cms.web import personal
 
 EXTENSION = "cms_fragments"
+# Where a request keeps what every memo() call of it shares (in its WSGI environ).
+WHERE = "cms.fragments"
 
 
 class Fragments:
-    """The last `size` drawn parts, by key (least recently used go first)."""
+    """Drawn parts by key, within a budget of characters (least recently used go first)."""
 
-    def __init__(self, size: int):
-        self.size = size
+    # What a kept part costs beyond its text: its key and the bookkeeping, roughly.
+    OVERHEAD = 256
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.used = 0
         self._kept: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -40,16 +46,24 @@ class Fragments:
                 self._kept.move_to_end(key)
                 return found
         drawn = draw()
+        cost = len(drawn) + self.OVERHEAD
+        # One part may take an eighth of the budget at most (a very long post's article).
+        if cost * 8 > self.budget:
+            return drawn
         with self._lock:
-            self._kept[key] = drawn
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+            if key not in self._kept:
+                self._kept[key] = drawn
+                self.used += cost
+            while self.used > self.budget:
+                _, dropped = self._kept.popitem(last=False)
+                self.used -= len(dropped) + self.OVERHEAD
         return drawn
 
     def clear(self) -> None:
         """Forget every kept part."""
         with self._lock:
             self._kept.clear()
+            self.used = 0
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -57,11 +71,22 @@ class Fragments:
 
 def memo(*key, caller):
     """Template call block: the part `caller()` draws, kept under `key` (see the module)."""
-    fragments = current_app.extensions.get(EXTENSION)
-    if fragments is None or personal() or any(isinstance(part, Undefined) for part in key):
+    environ = request.environ
+    where = environ.get(WHERE)
+    if where is None:
+        # Once per request: the store, or False when nothing may be kept for this request.
+        app = current_app._get_current_object()
+        fragments = app.extensions.get(EXTENSION)
+        if fragments is None or personal():
+            where = False
+        else:
+            place = (request.script_root, request.host_url, app.config.get("THEME_FOLDER"))
+            where = (fragments, place)
+        environ[WHERE] = where
+    if where is False or any(isinstance(part, Undefined) for part in key):
         return caller()
-    where = (request.script_root, request.host_url, current_app.config.get("THEME_FOLDER"))
-    full = (*where, *key)
+    fragments, place = where
+    full = (*place, *key)
     try:
         hash(full)
     except TypeError:  # a part of the key that cannot be a key (a list): draw it every time
@@ -72,7 +97,7 @@ def memo(*key, caller):
 def init_fragments(state) -> None:
     """Give the app its store of drawn parts (blueprint registration hook)."""
     app = state.app
-    size = int(app.config.get("FRAGMENT_MEMO_SIZE") or 0)
-    if size > 0:
-        app.extensions[EXTENSION] = Fragments(size)
+    mib = float(app.config.get("FRAGMENT_MEMO_MIB") or 0)
+    if mib > 0:
+        app.extensions[EXTENSION] = Fragments(int(mib * 1024 * 1024))
     app.jinja_env.globals["memo"] = memo

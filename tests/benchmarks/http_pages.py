@@ -10,7 +10,10 @@ database is migrated and seeded (tests.benchmarks.seeding), the search index reb
 CLI has `flask cms reindex`, and then:
 
 - gunicorn (2 sync workers) serves the minimal "hello" app (tests.benchmarks.hello, 3.3 KB);
-- gunicorn (2 sync workers) serves the CMS with PAGE_CACHE=off, then with PAGE_CACHE=on;
+- gunicorn (2 sync workers) serves the CMS with PAGE_CACHE=off ("uncached": the page cache
+  off, each worker keeping the drawn parts of pages by what they show, cms.public.fragments),
+  then also with FRAGMENT_MEMO_MIB=0 ("cold": every part drawn for every request), then with
+  PAGE_CACHE=on;
 - wrk (one thread, BENCH_CONNECTIONS connections, BENCH_SECONDS seconds) loads each page
   after a warm-up; the workers' CPU time (utime + stime from /proc) before and after, divided
   by the requests wrk made, is the server CPU per request; VmRSS of each worker after the run.
@@ -57,6 +60,13 @@ CACHED_RPS_MIN = 0.9
 UNCACHED_CPU_MAX = {"post": 8, "home": 10, "page 50": 10, "search": 15}
 SCALING_MAX = 1.10
 RSS_MAX_MIB = 80
+# The servers measured: the page cache off (drawn parts of pages kept per worker), the page
+# cache off with nothing kept, the page cache on.
+MODES = {
+    "off": {"PAGE_CACHE": "off"},
+    "cold": {"PAGE_CACHE": "off", "FRAGMENT_MEMO_MIB": "0"},
+    "on": {"PAGE_CACHE": "on"},
+}
 # Seconds the first request of a page may take before the page is reported as timed out.
 PROBE_TIMEOUT = int(os.environ.get("BENCH_PROBE_TIMEOUT") or 120)
 # Pages slower than this (wrk made fewer requests) are measured one request at a time.
@@ -467,10 +477,9 @@ def run_size(database: str, url: str, size: int, folder: Path, hello: Gunicorn) 
     rss = {}
     pss = {}
     pages = None
-    for mode in ("off", "on"):
-        server = Gunicorn(
-            f"cache-{mode}", "run:app", folder, {**env, "PAGE_CACHE": mode}, "/healthz"
-        ).start()
+    for mode, settings in MODES.items():
+        server = Gunicorn(f"cache-{mode}", "run:app", folder, {**env, **settings}, "/healthz")
+        server.start()
         try:
             pages = pages or discover(server, found)
             modes[mode] = load_pages(server, pages, seconds, warmup)
@@ -492,6 +501,7 @@ def run_size(database: str, url: str, size: int, folder: Path, hello: Gunicorn) 
             "rss_mib": hello_rss,
         },
         "uncached": modes["off"],
+        "cold": modes["cold"],
         "cached": modes["on"],
         "rss_mib": rss,
         "pss_mib": pss,
@@ -529,8 +539,8 @@ def checks(runs: list[dict]) -> list[dict]:
             else:
                 check(run, f"uncached {name} CPU vs hello", entry.get("state"), f"<= {limit}",
                       False)  # fmt: skip
-        for mode in ("uncached", "cached"):
-            for name, entry in run[mode].items():
+        for mode in ("uncached", "cold", "cached"):
+            for name, entry in run.get(mode, {}).items():
                 if entry["state"] not in ("ok", "missing"):
                     check(run, f"{mode} {name} answers", entry["state"], "2xx only", False)
         for mode, sizes in run["rss_mib"].items():
@@ -585,12 +595,14 @@ def print_table(run: dict) -> None:
     )
     head = (
         f"{'page':<14} {'cached r/s':>10} {'x hello':>7} {'cached ms':>9} "
-        f"{'uncached ms':>11} {'x hello':>7} {'uncached r/s':>12}  {'state':<10} path"
+        f"{'uncached ms':>11} {'x hello':>7} {'uncached r/s':>12} {'cold ms':>8} {'x hello':>7}"
+        f"  {'state':<10} path"
     )
     print(head)
     print("-" * len(head))
     for name, off in run["uncached"].items():
         on = run["cached"].get(name, {})
+        cold = run.get("cold", {}).get(name, {})
         cached_rps = on.get("rps")
         state = (
             off["state"]
@@ -602,11 +614,13 @@ def print_table(run: dict) -> None:
             f"{_cell(cached_rps and round(cached_rps / hello['rps'], 2), '7.2f')} "
             f"{_cell(on.get('cpu_ms'), '9.2f')} {_cell(off.get('cpu_ms'), '11.2f')} "
             f"{_cell(off.get('cpu_ms') and round(off['cpu_ms'] / hello['cpu_ms'], 1), '7.1f')} "
-            f"{_cell(off.get('rps'), '12.0f')}  {state:<10} {off['path'][:60]}"
+            f"{_cell(off.get('rps'), '12.0f')} {_cell(cold.get('cpu_ms'), '8.2f')} "
+            f"{_cell(cold.get('cpu_ms') and round(cold['cpu_ms'] / hello['cpu_ms'], 1), '7.1f')}"
+            f"  {state:<10} {off['path'][:60]}"
         )
-    print(f"worker RSS MiB after the run: cache off {run['rss_mib']['off']}, "
-          f"cache on {run['rss_mib']['on']} (PSS: {run['pss_mib']['off']}, "
-          f"{run['pss_mib']['on']})")  # fmt: skip
+    print("worker RSS MiB after the run: " + ", ".join(
+        f"{mode} {run['rss_mib'][mode]} (PSS {run['pss_mib'][mode]})" for mode in run["rss_mib"]
+    ))  # fmt: skip
 
 
 def keep_log(log: Path, name: str) -> None:
