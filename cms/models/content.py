@@ -81,7 +81,8 @@ class Post(db.Model):
     """An article: Markdown source, plus the sanitized HTML rendered from it at save time."""
 
     __table_args__ = (
-        Index("ix_post_kind_status_published_at", "kind", "status", "published_at"),
+        # Lists and counts of visible posts, newest first, from the index alone (0012).
+        Index("ix_post_listing", "kind", "status", "published_at", "id", "unpublish_at"),
         # The next time a published post goes away (caches are capped by it).
         Index("ix_post_kind_status_unpublish_at", "kind", "status", "unpublish_at"),
     )

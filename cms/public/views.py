@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from werkzeug.routing import BaseConverter, ValidationError
 
 from cms.extensions import db
-from cms.models import File, Post, PostKind, SlugRedirect, Tag, User
+from cms.models import File, Post, PostKind, SlugRedirect
 from cms.public import bp, fragments
 from cms.services import cards, listing, media_access, page_deps, renditions
 from cms.services.featured import featured_image
@@ -194,7 +194,7 @@ def tags():
 @bp.get("/tags/<slug>")
 def tag(slug: str):
     """List the published posts with one tag, under its description and post count."""
-    item = db.session.scalars(select(Tag).where(Tag.slug == slug)).first()
+    item = cards.load_tag(slug)
     if item is None:
         abort(404)
     scope = listing.Scope("tag", item.id)
@@ -210,10 +210,7 @@ def tag(slug: str):
 @bp.get("/authors/<key>")
 def author(key: str):
     """List one author's published posts; the author is found by slug or id."""
-    condition = User.slug == key
-    if NUMBER.fullmatch(key):
-        condition = or_(condition, User.id == int(key))
-    person = db.session.scalars(select(User).where(condition)).first()
+    person = cards.load_person(key, int(key) if NUMBER.fullmatch(key) else None)
     if person is None:
         abort(404)
     scope = listing.Scope("author", person.id)

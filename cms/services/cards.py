@@ -164,6 +164,14 @@ TAGS = (
 )
 
 
+TAG_BY_SLUG = select(T.id, T.name, T.slug, T.description).where(T.slug == bindparam("slug"))
+PERSON = select(U.id, U.display_name, U.email, U.slug, U.bio)
+PERSON_BY_SLUG = PERSON.where(U.slug == bindparam("key")).limit(1)
+PERSON_BY_SLUG_OR_ID = PERSON.where(or_(U.slug == bindparam("key"), U.id == bindparam("id"))).limit(
+    1
+)
+
+
 def execute(statement, **params):
     """Run a prebuilt statement on the session's connection (its transaction, no ORM)."""
     return db.session.connection().execute(statement, params)
@@ -212,6 +220,23 @@ def load_cards(ids: list[int]) -> list[Card]:
     cards = [found[i] for i in ids if i in found]
     _add_tags(cards)
     return cards
+
+
+def load_tag(slug: str):
+    """Return the tag of this slug (id, name, slug, description), or None."""
+    return execute(TAG_BY_SLUG, slug=slug).first()
+
+
+def load_person(key: str, number: int | None = None) -> Person | None:
+    """Return the person whose slug is `key` (or whose id is `number`), or None."""
+    if number is None:
+        row = execute(PERSON_BY_SLUG, key=key).first()
+    else:
+        row = execute(PERSON_BY_SLUG_OR_ID, key=key, id=number).first()
+    if row is None:
+        return None
+    person_id, display_name, email, slug, bio = row
+    return Person(person_id, display_name or email.split("@", 1)[0], slug, bio or "")
 
 
 def load_item(kind: str, slug: str, now: datetime | None = None) -> Card | None:

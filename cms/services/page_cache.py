@@ -63,7 +63,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import brotli
-import redis
 from flask import current_app
 from flask_caching.backends import FileSystemCache, RedisCache
 from sqlalchemy import func, select
@@ -175,6 +174,9 @@ class PageRedisCache(RedisCache):
 
     @classmethod
     def factory(cls, app, config, args, kwargs):
+        # Memory: only the Redis store needs the client (~5 MiB a worker on the file store).
+        import redis
+
         pool = redis.BlockingConnectionPool.from_url(
             config["CACHE_REDIS_URL"], max_connections=REDIS_CONNECTIONS, timeout=10
         )
@@ -216,7 +218,7 @@ def next_scheduled_change(now: datetime | None = None) -> datetime | None:
     """Return the next time a published post or page appears or goes away (None: none).
 
     One round trip: four scalar subqueries, each answered from the front of an index
-    (ix_post_kind_status_published_at, ix_post_kind_status_unpublish_at).
+    (ix_post_listing, ix_post_kind_status_unpublish_at).
     """
     now = now or utcnow()
     parts = []
