@@ -76,6 +76,13 @@ def init_limits(app: Flask) -> None:
         app.before_request(throttle)
 
 
+@limiter.request_filter
+def reading() -> bool:
+    """Exempt what only reads (GET, HEAD, OPTIONS): no limit applies to it, so Flask-Limiter's
+    check of every request stops here instead of resolving limits for each page."""
+    return request.method in ("GET", "HEAD", "OPTIONS")
+
+
 def throttle() -> None:
     """Count a POST to a throttled endpoint; over a limit, Flask-Limiter raises 429."""
     if request.method == "POST" and request.endpoint in RULES:
