@@ -149,9 +149,11 @@ def index_entries() -> list[Entry]:
     )
     entries = []
     for section in SECTIONS:
+        # One url_for per section: the shard's number is the address's last part.
+        first = url_for("public.sitemap_shard", section=section, number=1, _external=True)
+        before, _, after = first.rpartition("1")
         for number in sorted(found[section]):
-            loc = url_for("public.sitemap_shard", section=section, number=number, _external=True)
-            entries.append(Entry(loc, found[section][number]))
+            entries.append(Entry(f"{before}{number}{after}", found[section][number]))
     return entries
 
 
