@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import bindparam, or_, select
 
 from cms.extensions import db
-from cms.models import File, Post, PostKind, PostStatus, Tag, User, post_tags
-from cms.services.visibility import reader_now
+from cms.models import File, Post, PostKind, Tag, User, post_tags
+from cms.services.visibility import reader_now, visibility_rule
 
 P = Post.__table__.c
 U = User.__table__.c
@@ -31,13 +31,7 @@ NOW = bindparam("now", type_=Post.__table__.c.published_at.type)
 
 def visible_now(kind: str = PostKind.POST):
     """Return the visibility rule (cms.services.visibility), the clock a `now` parameter."""
-    return and_(
-        P.kind == kind,
-        P.status == PostStatus.PUBLISHED,
-        P.published_at.is_not(None),
-        P.published_at <= NOW,
-        or_(P.unpublish_at.is_(None), P.unpublish_at > NOW),
-    )
+    return visibility_rule(P, kind, NOW)
 
 
 @dataclass(frozen=True, slots=True)

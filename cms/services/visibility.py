@@ -16,17 +16,22 @@ def reader_now() -> datetime:
     return utcnow()
 
 
+def visibility_rule(columns, kind: str, now):
+    """Return the rule itself over `columns` (the Post model, or its table's columns for plain
+    statements) with `now` a time or a bound parameter."""
+    return and_(
+        columns.kind == kind,
+        columns.status == PostStatus.PUBLISHED,
+        columns.published_at.is_not(None),
+        columns.published_at <= now,
+        or_(columns.unpublish_at.is_(None), columns.unpublish_at > now),
+    )
+
+
 def is_visible(kind: str = PostKind.POST, now: datetime | None = None):
     """Return the SQL condition for posts (or pages) readers may see now.
 
     Decided at read time: a scheduled post appears exactly at its publication time and goes
     away at its unpublish time, with no job to run.
     """
-    now = now or utcnow()
-    return and_(
-        Post.kind == kind,
-        Post.status == PostStatus.PUBLISHED,
-        Post.published_at.is_not(None),
-        Post.published_at <= now,
-        or_(Post.unpublish_at.is_(None), Post.unpublish_at > now),
-    )
+    return visibility_rule(Post, kind, now or utcnow())
