@@ -67,23 +67,6 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _ids_query(scope: Scope, now: datetime | None = None):
-    """Return SELECT post.id of the visible posts in a scope (no order)."""
-    query = select(Post.id).where(is_visible(PostKind.POST, now))
-    if scope.kind == "tag":
-        query = query.join(post_tags, post_tags.c.post_id == Post.id).where(
-            post_tags.c.tag_id == scope.key
-        )
-    elif scope.kind == "author":
-        query = query.where(Post.author_id == scope.key)
-    elif scope.kind == "month":
-        start, end = month_bounds(*scope.key)
-        query = query.where(Post.published_at >= start, Post.published_at < end)
-    elif scope.kind != "all":
-        raise ValueError(f"unknown scope {scope.kind!r}")
-    return query
-
-
 def count_visible(scope: Scope = ALL) -> int:
     """Return how many posts readers see in a scope.
 
@@ -93,8 +76,8 @@ def count_visible(scope: Scope = ALL) -> int:
     """
 
     def count() -> int:
-        query = _ids_query(scope).with_only_columns(func.count(Post.id))
-        return db.session.scalar(query) or 0
+        query = COUNTS[scope.kind]
+        return cards.execute(query, now=reader_now(), **_scope_params(scope)).scalar() or 0
 
     return page_cache.remember(f"count:{scope.kind}:{scope.key}", ("posts",), count)
 
@@ -102,6 +85,9 @@ def count_visible(scope: Scope = ALL) -> int:
 def page_count(total: int, per_page: int) -> int:
     """Return how many pages a list of `total` posts has (an empty list has one)."""
     return max(1, math.ceil(total / per_page))
+
+
+SCOPE_KINDS = ("all", "tag", "author", "month")
 
 
 def _scoped_ids(kind: str):
@@ -118,9 +104,11 @@ def _scoped_ids(kind: str):
     return query
 
 
+# scope kind -> SELECT count(...) of its visible posts
+COUNTS = {kind: _scoped_ids(kind).with_only_columns(func.count(P.id)) for kind in SCOPE_KINDS}
 # (scope kind, newest first) -> SELECT ids ... ORDER BY ... LIMIT :limit OFFSET :offset
 PAGE_IDS = {}
-for _kind in ("all", "tag", "author", "month"):
+for _kind in SCOPE_KINDS:
     for _newest in (True, False):
         _order = (P.published_at.desc(), P.id.desc()) if _newest else (P.published_at, P.id)
         PAGE_IDS[_kind, _newest] = (
