@@ -130,19 +130,45 @@ def content_security_policy() -> str:
     return CONTENT_SECURITY_POLICY.format(scripts=scripts, images=images)
 
 
+# Sent with every answer unless the view set its own (lower-cased name, name, value).
+SECURITY_HEADERS = tuple(
+    (name.lower(), name, value)
+    for name, value in (
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("X-Frame-Options", "DENY"),
+    )
+)
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def set_security_headers(response):
     """Forbid framing and sniffing, limit referrers, and keep private pages out of caches."""
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    if "Content-Security-Policy" not in headers:
-        headers["Content-Security-Policy"] = content_security_policy()
+    present = {name.lower() for name, _ in headers}
+    for lowered, name, value in SECURITY_HEADERS:
+        if lowered not in present:
+            headers.add(name, value)
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", content_security_policy())
     if request.path.startswith(NO_STORE_PREFIXES):
         headers["Cache-Control"] = "no-store"
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.is_secure and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", HSTS)
     return response
+
+
+# What makes a GET conditional or partial (werkzeug's make_conditional reads them).
+CONDITIONAL_HEADERS = frozenset(
+    (
+        "HTTP_IF_NONE_MATCH",
+        "HTTP_IF_MODIFIED_SINCE",
+        "HTTP_IF_MATCH",
+        "HTTP_IF_UNMODIFIED_SINCE",
+        "HTTP_IF_RANGE",
+        "HTTP_RANGE",
+    )
+)
 
 
 def set_cache_headers(response):
@@ -188,6 +214,9 @@ def set_cache_headers(response):
         return response
     if not response.is_streamed and "ETag" not in headers:
         response.set_etag(hashlib.blake2b(response.get_data(), digest_size=16).hexdigest())
+    if CONDITIONAL_HEADERS.isdisjoint(request.environ):
+        # Nothing to compare: the answer stays a 200 as it is (the server adds Date).
+        return response
     return response.make_conditional(request)
 
 

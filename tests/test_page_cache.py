@@ -21,13 +21,13 @@ import brotli
 import pytest
 import redis
 from flask import template_rendered
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from cms.extensions import db
 from cms.models import NavItem, Post, PostKind, PostStatus, Tag, User, utcnow
 from cms.page_cache_app import PageCacheMiddleware, choose_encoding
 from cms.services import page_deps
-from cms.services.listing import ALL, Scope, count_visible
+from cms.services.listing import ALL, Scope, count_visible, related
 from cms.services.page_cache import (
     PASS,
     VERSION_PREFIX,
@@ -607,6 +607,43 @@ def test_kept_counts_follow_publishing_trashing_and_the_clock(cached, site):
     assert count_visible(ALL) == 4
     time.sleep(2.2)
     assert count_visible(ALL) == 5
+
+
+def test_kept_related_posts_follow_tags_visibility_and_the_clock(cached, site):
+    application, _ = cached
+    writer, news = site["writer"], site["tag"]
+    other = make_tag("Other")
+
+    def related_titles(post) -> list[str]:
+        with application.test_request_context():
+            return [card.title for card in related(post)]
+
+    assert related_titles(site["a"]) == []
+    # A second read of the same post's related ids comes from the store.
+    related_titles(site["a"])
+    with count_queries() as queries:
+        related_titles(site["a"])
+    assert not any("post_tags.tag_id" in statement for statement in queries)
+    # A new post with the tag, a tag added to another, one tag removed, one trashed.
+    make_post(writer, title="Newer news", tags=[news])
+    assert related_titles(site["a"]) == ["Newer news"]
+    site["b"].tags.append(news)
+    db.session.commit()
+    assert related_titles(site["a"]) == ["Newer news", "Beta"]
+    site["b"].tags.remove(news)
+    site["b"].tags.append(other)
+    db.session.commit()
+    assert related_titles(site["a"]) == ["Newer news"]
+    db.session.execute(
+        select(Post).where(Post.title == "Newer news")
+    ).scalar_one().status = PostStatus.TRASHED
+    db.session.commit()
+    assert related_titles(site["a"]) == []
+    # A post scheduled two seconds ahead is related from its time on, with no write.
+    make_post(writer, title="Later news", tags=[news], published_at=utcnow() + timedelta(seconds=2))
+    assert related_titles(site["a"]) == []
+    time.sleep(2.2)
+    assert related_titles(site["a"]) == ["Later news"]
 
 
 def test_the_purge_command_makes_every_cached_page_stale(cached, site):

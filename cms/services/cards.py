@@ -16,8 +16,8 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, or_, select
 
-from cms.extensions import db
 from cms.models import File, Post, PostKind, Tag, User, post_tags
+from cms.services.statements import execute
 from cms.services.visibility import reader_now, visibility_rule
 
 P = Post.__table__.c
@@ -164,11 +164,6 @@ PERSON_BY_SLUG = PERSON.where(U.slug == bindparam("key")).limit(1)
 PERSON_BY_SLUG_OR_ID = PERSON.where(or_(U.slug == bindparam("key"), U.id == bindparam("id"))).limit(
     1
 )
-
-
-def execute(statement, **params):
-    """Run a prebuilt statement on the session's connection (its transaction, no ORM)."""
-    return db.session.connection().execute(statement, params)
 
 
 def _card(row, extra: tuple = ()) -> Card:

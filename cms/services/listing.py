@@ -20,6 +20,7 @@ from cms.extensions import db
 from cms.models import Post, PostKind, PostStatus, Tag, post_tags
 from cms.services import cards, page_cache
 from cms.services.cards import PT, P
+from cms.services.statements import execute
 from cms.services.visibility import is_visible, reader_now
 
 # Posts read per tag of a post when looking for its related posts: bounded work on any tag;
@@ -77,7 +78,7 @@ def count_visible(scope: Scope = ALL) -> int:
 
     def count() -> int:
         query = COUNTS[scope.kind]
-        return cards.execute(query, now=reader_now(), **_scope_params(scope)).scalar() or 0
+        return execute(query, now=reader_now(), **_scope_params(scope)).scalar() or 0
 
     return page_cache.remember(f"count:{scope.kind}:{scope.key}", ("posts",), count)
 
@@ -138,10 +139,10 @@ def page_ids(scope: Scope, number: int, per_page: int, total: int) -> list[int]:
     if start + end <= total:
         # The first half: newest first, skipping the pages before.
         query = PAGE_IDS[scope.kind, True]
-        return cards.execute(query, offset=start, **params).scalars().all()
+        return execute(query, offset=start, **params).scalars()
     # The second half: oldest first from the end, then turned round.
     query = PAGE_IDS[scope.kind, False]
-    ids = cards.execute(query, offset=total - end, **params).scalars().all()
+    ids = execute(query, offset=total - end, **params).scalars()
     ids.reverse()
     return ids
 
@@ -198,7 +199,7 @@ def neighbours(post) -> tuple:
     when, now = post.published_at, reader_now()
     found = {
         row.newer: row
-        for row in cards.execute(NEIGHBOURS, when=when, key=post.id, now=now, upto=min(when, now))
+        for row in execute(NEIGHBOURS, when=when, key=post.id, now=now, upto=min(when, now))
     }
     return found.get(1), found.get(0)
 
@@ -233,17 +234,26 @@ def related(post, limit: int = 3) -> list:
     Candidates are the visible ones among the latest few posts of each of the post's tags
     (its first RELATED_TAGS by name; bounded work on a tag of any size, rare or common),
     ranked by how many of the post's tags' candidates they are among (the tags they share,
-    counted among recent posts), then by publication time.
+    counted among recent posts), then by publication time. Which posts they are is kept like
+    a list's count (until "posts" is purged: any change to a post's visibility, order or
+    tags); the posts themselves are read each time.
     """
-    tag_ids = [tag.id for tag in post.tags][:RELATED_TAGS]
+    tag_ids = tuple(tag.id for tag in post.tags)[:RELATED_TAGS]
     if not tag_ids:
         return []
+    ids = page_cache.remember(
+        f"related:{post.id}:{limit}:{','.join(map(str, tag_ids))}",
+        ("posts",),
+        lambda: _related_ids(post.id, tag_ids, limit),
+    )
+    return cards.load_cards(ids)
+
+
+def _related_ids(post_id: int, tag_ids: tuple[int, ...], limit: int) -> list[int]:
     params = {f"tag{n}": tag_id for n, tag_id in enumerate(tag_ids)}
-    rows = cards.execute(
-        _related_statement(len(tag_ids)), post=post.id, now=reader_now(), **params
-    ).all()
+    rows = execute(_related_statement(len(tag_ids)), post=post_id, now=reader_now(), **params)
     ranked = sorted(rows, key=lambda row: (row[2], row[1], row[0]), reverse=True)
-    return cards.load_cards([row[0] for row in ranked[:limit]])
+    return [row[0] for row in ranked[:limit]]
 
 
 def reading_minutes(post: Post) -> int:

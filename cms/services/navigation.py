@@ -8,7 +8,8 @@ from flask import g, has_request_context, url_for
 from sqlalchemy import and_, or_, select
 
 from cms.models import NavItem, Post, PostKind
-from cms.services.cards import P, execute, visible_now
+from cms.services.cards import P, visible_now
+from cms.services.statements import execute
 from cms.services.visibility import reader_now
 
 MAX_URL_LENGTH = 500

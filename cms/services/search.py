@@ -32,7 +32,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import NamedTuple
 
 import nh3
 from flask import current_app, has_app_context
@@ -61,6 +60,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from cms.extensions import db
 from cms.models import Post, PostKind, SearchDocument, Tag, User, post_tags, utcnow
 from cms.models.search import FTS_TABLE
+from cms.services.statements import execute
 from cms.services.visibility import is_visible
 
 DEFAULT_LANGUAGES = ("english", "german")
@@ -580,53 +580,6 @@ def _known_word(word: str) -> bool:
 KNOWN_SQL = f"SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? LIMIT 1"  # noqa: S608
 
 
-class _Listed(NamedTuple):
-    """A row of SQLite's page of results: its counts, then LISTED and the body text."""
-
-    total: int
-    matched: int
-    id: int
-    kind: str
-    title: str
-    slug: str
-    published_at: datetime | None
-    updated_at: datetime
-    author_id: int
-    social_image_id: int | None
-    excerpt: str
-    body: str | None
-
-
-@functools.lru_cache(maxsize=8)
-def _page_sql(dialect) -> tuple:
-    """Return the page's statement compiled once: SQL, parameter order, fixed values, types."""
-    compiled = _sqlite_statements()[0].compile(dialect=dialect)
-    fixed = {}
-    for key, bind in compiled.binds.items():
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        fixed[key] = process(bind.value) if process else bind.value
-    time_type = Post.published_at.type.dialect_impl(dialect)
-    to_db = time_type.bind_processor(dialect) or (lambda value: value)
-    from_db = time_type.result_processor(dialect, None) or (lambda value: value)
-    return compiled.string, compiled.positiontup, fixed, to_db, from_db
-
-
-def _page_rows(params: dict) -> list[_Listed]:
-    """Run the page's statement on the driver's connection (in the session's transaction).
-
-    Through the session, binding its parameters and wrapping its rows cost a third of what
-    SQLite takes to answer it.
-    """
-    connection = db.session.connection()
-    sql, order, fixed, to_db, from_db = _page_sql(connection.dialect)
-    values = fixed | params | {"now": to_db(params["now"])}
-    cursor = connection.connection.driver_connection.execute(sql, [values[k] for k in order])
-    return [
-        _Listed._make(row[:6] + (from_db(row[6]), from_db(row[7])) + row[8:])
-        for row in cursor.fetchall()
-    ]
-
-
 def _search_sqlite(query: Query, prefix: bool, page: int, per_page: int, cap: int):
     """Return (rows of the page, count, more) on SQLite."""
     statement, counted = _sqlite_statements()
@@ -641,7 +594,7 @@ def _search_sqlite(query: Query, prefix: bool, page: int, per_page: int, cap: in
         "per_page": per_page,
         "skip": (page - 1) * per_page,
     }
-    rows = _page_rows(params)
+    rows = execute(statement, **params)
     if rows:
         return rows, rows[0].total, rows[0].matched > cap
     if page > 1:
