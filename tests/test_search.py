@@ -3,10 +3,12 @@ ranking, snippets, pagination, and hostile queries (SQLite FTS5 and PostgreSQL t
 
 import html
 import re
+import sqlite3
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, make_url, select, text
 
 from cms.extensions import db
 from cms.models import PostKind, PostStatus, SearchDocument, Tag, utcnow
@@ -386,3 +388,21 @@ def test_snippets_leave_out_heading_anchors_and_footnote_links():
     text = search_service.plain_text(body)
     assert "#" not in text and "↩" not in text
     assert text.startswith("Caching Caching helped.")
+
+
+def test_searching_never_takes_sqlites_write_lock(app, client, writer):
+    """The search statement starts with WITH: it reads, so it answers while a writer holds
+    the lock (it used to queue for it, one search at a time across workers)."""
+    make_post(writer, title="Locked out", body="Gardening notes.")
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert found(client, "gardening") == ["Locked out"]
+        assert time.monotonic() - started < 2
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

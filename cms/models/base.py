@@ -1,5 +1,6 @@
 """Shared pieces of every model: the metadata, UTC timestamps, and SQLite's write lock."""
 
+import re
 import sqlite3
 from datetime import UTC, datetime
 
@@ -48,17 +49,28 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 # of ours), and the connection's change counter when the transaction started.
 HOLDS_WRITE_LOCK = "cms_sqlite_write_lock"
 CHANGES_AT_BEGIN = "cms_sqlite_changes_at_begin"
-# Statements that never write; anything else (INSERT, UPDATE, DELETE, SAVEPOINT, DDL, WITH...)
-# takes the write lock first. A savepoint does too: the restart would end it.
+# Statements that never write; anything else (INSERT, UPDATE, DELETE, SAVEPOINT, DDL...) takes
+# the write lock first. A savepoint does too: the restart would end it.
 READ_ONLY_STATEMENTS = frozenset(
     {"SELECT", "PRAGMA", "EXPLAIN", "VALUES", "BEGIN", "COMMIT", "END", "ROLLBACK", "RELEASE"}
 )
+# A WITH statement (common table expressions) writes only through one of these keywords.
+WRITING_KEYWORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
 def _first_word(statement: str) -> str:
     """Return the first keyword of an SQL statement, upper-cased."""
     words = statement.lstrip(" \t\r\n(").split(None, 1)
     return words[0].upper() if words else ""
+
+
+def may_write(statement: str) -> bool:
+    """Return whether an SQL statement may write (and so needs SQLite's write lock)."""
+    word = _first_word(statement)
+    if word == "WITH":
+        # Its text holds no values (they are bound parameters): no such keyword, no write.
+        return WRITING_KEYWORD.search(statement) is not None
+    return word not in READ_ONLY_STATEMENTS
 
 
 @event.listens_for(Engine, "begin")
@@ -81,9 +93,7 @@ def _sqlite_end(connection: Connection) -> None:
 @event.listens_for(Engine, "before_cursor_execute")
 def _sqlite_lock_before_first_write(conn, cursor, statement, parameters, context, executemany):
     """Take the write lock just before the first statement of a transaction that may write."""
-    if conn.info.get(HOLDS_WRITE_LOCK) is False and (
-        _first_word(statement) not in READ_ONLY_STATEMENTS
-    ):
+    if conn.info.get(HOLDS_WRITE_LOCK) is False and may_write(statement):
         _take_write_lock(conn, cursor)
 
 
