@@ -9,7 +9,7 @@ FLASK   = $(BIN)/flask --app run
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test browser bench profile screenshots test-postgres lint format check-migrations audit translations assets \
+.PHONY: help run serve test browser bench bench-instructions profile screenshots test-postgres lint format check-migrations audit translations assets \
         assets-check translations-extract translations-update clean
 
 help: ## List the targets
@@ -65,6 +65,12 @@ bench: $(VENV)/.installed translations ## gunicorn + wrk beside a minimal Flask 
 		echo "Installing Debian's wrk package for the benchmark"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m tests.benchmarks.http_pages
+
+bench-instructions: $(VENV)/.installed translations ## Instructions per request of each page (valgrind), 2,000 vs 100,000 posts: a measure that does not vary
+	@command -v valgrind >/dev/null || { \
+		echo "Installing Debian's valgrind package for the benchmark"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq valgrind >/dev/null; }
+	$(BIN)/python -m tests.benchmarks.instructions
 
 profile: $(VENV)/.installed translations ## Profile uncached public pages in process (PROFILE_PAGES, PROFILE_POSTS)
 	$(BIN)/python -m tests.benchmarks.profile_pages
