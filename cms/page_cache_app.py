@@ -55,7 +55,12 @@ from cms.services import (
     changes,  # noqa: F401  (registers the purge listeners)
     page_deps,
 )
-from cms.services.page_cache import PASS, PageCache, seconds_until_next_change
+from cms.services.page_cache import (
+    CONDITIONAL_HEADERS,
+    PASS,
+    PageCache,
+    seconds_until_next_change,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +73,6 @@ ENV_ACCEPT_ENCODING = "cms.page_cache.accept_encoding"
 # it already looked at Accept-Language and chose not to redirect: the page that reaches the app
 # is then the same for every such request, and its Vary: Accept-Language is for other caches.
 ENV_NEGOTIATED = "cms.negotiated"
-# Request headers removed when the app renders a page to store.
-CONDITIONAL_HEADERS = (
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_MATCH",
-    "HTTP_IF_UNMODIFIED_SINCE",
-    "HTTP_IF_RANGE",
-    "HTTP_RANGE",
-)
 UNCACHEABLE_DIRECTIVES = ("private", "no-store", "no-cache")
 BACKENDS = {
     "filesystem": "cms.services.page_cache.PageFileSystemCache",
@@ -247,6 +243,7 @@ class PageCacheMiddleware:
         """Have the app make the page (identity bytes, unconditional GET), store it, answer."""
         inner = dict(environ)
         inner[ENV_ACCEPT_ENCODING] = inner.pop("HTTP_ACCEPT_ENCODING", None)
+        # Removed when the app renders a page to store.
         for name in CONDITIONAL_HEADERS:
             inner.pop(name, None)
         inner["REQUEST_METHOD"] = "GET"

@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cms.languages import NEGOTIATED_KEY, is_public_path
 from cms.services import page_deps, roles
+from cms.services.page_cache import CONDITIONAL_HEADERS
 
 # Pages that show or take account data must never be kept by a browser or proxy cache.
 NO_STORE_PREFIXES = ("/admin", "/account")
@@ -156,19 +157,6 @@ def set_security_headers(response):
     if request.is_secure and "strict-transport-security" not in present:
         headers.add("Strict-Transport-Security", HSTS)
     return response
-
-
-# What makes a GET conditional or partial (werkzeug's make_conditional reads them).
-CONDITIONAL_HEADERS = frozenset(
-    (
-        "HTTP_IF_NONE_MATCH",
-        "HTTP_IF_MODIFIED_SINCE",
-        "HTTP_IF_MATCH",
-        "HTTP_IF_UNMODIFIED_SINCE",
-        "HTTP_IF_RANGE",
-        "HTTP_RANGE",
-    )
-)
 
 
 def set_cache_headers(response):

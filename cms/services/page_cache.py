@@ -71,6 +71,19 @@ from werkzeug.http import parse_date
 from cms.extensions import db
 from cms.models import Post, PostKind, PostStatus, utcnow
 
+# Request headers that make a GET conditional or partial: the app renders a page to store
+# without them, and answers 200 as it is when none is there (werkzeug's make_conditional).
+CONDITIONAL_HEADERS = frozenset(
+    (
+        "HTTP_IF_NONE_MATCH",
+        "HTTP_IF_MODIFIED_SINCE",
+        "HTTP_IF_MATCH",
+        "HTTP_IF_UNMODIFIED_SINCE",
+        "HTTP_IF_RANGE",
+        "HTTP_RANGE",
+    )
+)
+
 # Key names inside the backend (the backend's own prefix comes first).
 LAST_KEY = "last"
 VERSION_PREFIX = "v:"

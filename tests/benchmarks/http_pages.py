@@ -334,11 +334,11 @@ def seed(env: dict, size: int) -> dict:
     return found
 
 
-def discover(server: Gunicorn, found: dict) -> list[tuple[str, str]]:
-    """Return the (name, path) of every page to load; absent features keep a likely path."""
+def html_pages(found: dict) -> list[tuple[str, str]]:
+    """Return the (name, path) of the HTML pages measured on a seeded database."""
     per_page = _env_int("POSTS_PER_PAGE", 10)
     last = max(1, math.ceil(found["visible_posts"] / per_page))
-    pages = [
+    return [
         ("post", f"/posts/{found['post_slug']}"),
         ("home", "/"),
         ("page 50", "/?page=50"),
@@ -347,6 +347,11 @@ def discover(server: Gunicorn, found: dict) -> list[tuple[str, str]]:
         ("author", f"/authors/{found['author_slug']}"),
         ("search", f"/search?q={found['search_word']}"),
     ]
+
+
+def discover(server: Gunicorn, found: dict) -> list[tuple[str, str]]:
+    """Return the (name, path) of every page to load; absent features keep a likely path."""
+    pages = html_pages(found)
     feed = FEED_CANDIDATES[0]
     for candidate in FEED_CANDIDATES:
         if probe(server.url + candidate)["status"] == 200:

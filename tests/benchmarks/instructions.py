@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from tests.benchmarks.http_pages import seed
+from tests.benchmarks.http_pages import html_pages, seed
 from tests.servers import ROOT
 
 SCALING_MAX = 1.10
@@ -66,19 +66,7 @@ subprocess.run(switch, check=True, capture_output=True)
 
 
 def pages(found: dict) -> list[tuple[str, str]]:
-    per_page = int(os.environ.get("POSTS_PER_PAGE") or 10)
-    last = max(1, -(-found["visible_posts"] // per_page))
-    return [
-        ("post", f"/posts/{found['post_slug']}"),
-        ("home", "/"),
-        ("page 50", "/?page=50"),
-        ("last page", f"/?page={last}"),
-        ("tag", f"/tags/{found['tag_slug']}"),
-        ("author", f"/authors/{found['author_slug']}"),
-        ("search", f"/search?q={found['search_word']}"),
-        ("feed", "/feed"),
-        ("sitemap", "/sitemap.xml"),
-    ]
+    return [*html_pages(found), ("feed", "/feed"), ("sitemap", "/sitemap.xml")]
 
 
 def count(env: dict, path: str, requests: int, folder: Path) -> float:
