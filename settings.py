@@ -401,6 +401,9 @@ PAGE_CACHE_THRESHOLD = int(_env("PAGE_CACHE_THRESHOLD", "20000"))
 PAGE_CACHE_KEY_PREFIX = _env("PAGE_CACHE_KEY_PREFIX", "page:")
 # Longest time a page is kept, in seconds; the next scheduled publication shortens it.
 PAGE_CACHE_SECONDS = int(_env("PAGE_CACHE_SECONDS", "3600"))
+# MiB of each worker's memory for copies of the pages it served (0: every hit reads the
+# store): a hit then reads only the store's "last purge" value, not the whole page.
+PAGE_CACHE_LOCAL_MIB = float(_env("PAGE_CACHE_LOCAL_MIB", "4"))
 # Query parameters that make another copy of a page; any other parameter bypasses the cache.
 PAGE_CACHE_QUERY_ARGS = _env_list("PAGE_CACHE_QUERY_ARGS", ["page", "q"])
 # Paths (and everything under them) the cache never answers nor keeps.

@@ -31,6 +31,7 @@ from cms.services.listing import ALL, Scope, count_visible, related
 from cms.services.page_cache import (
     PASS,
     VERSION_PREFIX,
+    PageCache,
     get_page_cache,
     lock_key,
     next_scheduled_change,
@@ -644,6 +645,44 @@ def test_kept_related_posts_follow_tags_visibility_and_the_clock(cached, site):
     assert related_titles(site["a"]) == []
     time.sleep(2.2)
     assert related_titles(site["a"]) == ["Later news"]
+
+
+def test_a_workers_copy_serves_its_hits_until_any_purge_anywhere(cached, site):
+    application, rendered = cached
+    client = application.test_client()
+    url = f"/posts/{site['a'].slug}"
+    client.get(url)
+    assert state(client.get(url)) == "hit"
+    cache = get_page_cache(application)
+    [ekey] = cache.local.keys()
+    # The store loses the page behind this worker's back: its own copy still answers.
+    cache.backend.delete(ekey)
+    renders = rendered.count("public/post.html")
+    assert state(client.get(url)) == "hit"
+    assert rendered.count("public/post.html") == renders
+    # Another worker (another process or host sharing the store) purges anything: the copy
+    # is no longer trusted, the store has nothing, the page is drawn again.
+    PageCache(cache.backend, application.config).purge(["tag:999999"])
+    assert state(client.get(url)) == "miss"
+    assert rendered.count("public/post.html") == renders + 1
+    assert state(client.get(url)) == "hit"
+    # An expired copy is not served either.
+    cache.backend.delete(ekey)
+    cache.local.find(ekey)["expires"] = time.time() - 1
+    assert state(client.get(url)) == "miss"
+
+
+def test_without_copies_every_hit_reads_the_store(variant):
+    application, _ = build(variant, PAGE_CACHE_LOCAL_MIB="0")
+    with application.app_context():
+        cache = get_page_cache(application)
+        assert cache.local is None
+        writer = make_user("nocopy@example.com", roles=("editor",))
+        post = make_post(writer, title="No copy")
+        client = application.test_client()
+        client.get(f"/posts/{post.slug}")
+        assert state(client.get(f"/posts/{post.slug}")) == "hit"
+        db.session.remove()
 
 
 def test_the_purge_command_makes_every_cached_page_stale(cached, site):

@@ -13,60 +13,15 @@ address the site is reached at and the app's settings are part of every key. Not
 for requests with a person's cookie: their header shows their name and their forms.
 """
 
-import threading
-from collections import OrderedDict
-
 from flask import current_app, request
 from jinja2 import Undefined
 
+from cms.services.kept import Kept
 from cms.web import personal
 
 EXTENSION = "cms_fragments"
 # Where a request keeps what every memo() call of it shares (in its WSGI environ).
 WHERE = "cms.fragments"
-
-
-class Fragments:
-    """Drawn parts by key, within a budget of characters (least recently used go first)."""
-
-    # What a kept part costs beyond its text: its key and the bookkeeping, roughly.
-    OVERHEAD = 256
-
-    def __init__(self, budget: int):
-        self.budget = budget
-        self.used = 0
-        self._kept: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, draw):
-        """Return the part kept under `key`, drawing (and keeping) it when there is none."""
-        with self._lock:
-            found = self._kept.get(key)
-            if found is not None:
-                self._kept.move_to_end(key)
-                return found
-        drawn = draw()
-        cost = len(drawn) + self.OVERHEAD
-        # One part may take an eighth of the budget at most (a very long post's article).
-        if cost * 8 > self.budget:
-            return drawn
-        with self._lock:
-            if key not in self._kept:
-                self._kept[key] = drawn
-                self.used += cost
-            while self.used > self.budget:
-                _, dropped = self._kept.popitem(last=False)
-                self.used -= len(dropped) + self.OVERHEAD
-        return drawn
-
-    def clear(self) -> None:
-        """Forget every kept part."""
-        with self._lock:
-            self._kept.clear()
-            self.used = 0
-
-    def __len__(self) -> int:
-        return len(self._kept)
 
 
 def memo(*key, caller):
@@ -99,5 +54,5 @@ def init_fragments(state) -> None:
     app = state.app
     mib = float(app.config.get("FRAGMENT_MEMO_MIB") or 0)
     if mib > 0:
-        app.extensions[EXTENSION] = Fragments(int(mib * 1024 * 1024))
+        app.extensions[EXTENSION] = Kept(int(mib * 1024 * 1024))
     app.jinja_env.globals["memo"] = memo

@@ -70,6 +70,7 @@ from werkzeug.http import parse_date
 
 from cms.extensions import db
 from cms.models import Post, PostKind, PostStatus, utcnow
+from cms.services.kept import Kept
 
 # Request headers that make a GET conditional or partial: the app renders a page to store
 # without them, and answers 200 as it is when none is there (werkzeug's make_conditional).
@@ -272,6 +273,11 @@ def body_etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
+def entry_size(entry: dict) -> int:
+    """Return roughly the bytes an entry takes in memory: its bodies, and its headers."""
+    return sum(len(body) + 1024 for _, body, _ in entry["variants"].values())
+
+
 def build_variants(status: str, headers: list[tuple[str, str]], body: bytes) -> dict:
     """Return the ready-to-send header lists and bodies of every encoding of a response.
 
@@ -328,6 +334,9 @@ class PageCache:
         self.lock_seconds = max(1, int(config.get("PAGE_CACHE_LOCK_SECONDS", 10)))
         self.pass_seconds = max(1, int(config.get("PAGE_CACHE_PASS_SECONDS", 60)))
         self.version_seconds = 2 * self.seconds + 60
+        # This worker's copies of the entries it served, by entry key (None: off).
+        local_mib = float(config.get("PAGE_CACHE_LOCAL_MIB") or 0)
+        self.local = Kept(int(local_mib * 1024 * 1024), size=entry_size) if local_mib > 0 else None
 
     # --- versions and purges ---------------------------------------------------------------
 
@@ -360,8 +369,28 @@ class PageCache:
     # --- reading ---------------------------------------------------------------------------
 
     def lookup(self, key: str):
-        """Return the fresh entry for an address, PASS for a pass marker, or None."""
+        """Return the fresh entry for an address, PASS for a pass marker, or None.
+
+        An entry this worker served before is taken from its own copy when no purge has
+        happened since (the "last purge" value is the one the entry was checked against) and
+        it has not expired: the store is asked for that one small value only. After any purge
+        the store's entry is read and checked as usual.
+        """
         ekey = entry_key(key)
+        local = self.local
+        if local is not None:
+            kept = local.find(ekey)
+            if kept is not None:
+                last = self.backend.get(LAST_KEY)
+                if last is not None and kept["last"] == last and kept["expires"] > time.time():
+                    return kept
+                local.discard(ekey)
+        entry = self._lookup_stored(ekey)
+        if local is not None and entry is not None and entry is not PASS:
+            local.keep(ekey, entry)
+        return entry
+
+    def _lookup_stored(self, ekey: str):
         entry, last = self.backend.get_many(ekey, LAST_KEY)
         if entry is None:
             return None
