@@ -647,12 +647,18 @@ def test_kept_related_posts_follow_tags_visibility_and_the_clock(cached, site):
     assert related_titles(site["a"]) == ["Later news"]
 
 
-def test_a_workers_copy_serves_its_hits_until_any_purge_anywhere(cached, site):
-    application, rendered = cached
+def post_a_kept(application, site):
+    """Ask for post A twice (the second is a hit); return the client and its address."""
     client = application.test_client()
     url = f"/posts/{site['a'].slug}"
     client.get(url)
     assert state(client.get(url)) == "hit"
+    return client, url
+
+
+def test_a_workers_copy_serves_its_hits_until_any_purge_anywhere(cached, site):
+    application, rendered = cached
+    client, url = post_a_kept(application, site)
     cache = get_page_cache(application)
     [ekey] = cache.local.keys()
     # The store loses the page behind this worker's back: its own copy still answers.
@@ -687,10 +693,7 @@ def test_without_copies_every_hit_reads_the_store(variant):
 
 def test_the_purge_command_makes_every_cached_page_stale(cached, site):
     application, rendered = cached
-    client = application.test_client()
-    url = f"/posts/{site['a'].slug}"
-    client.get(url)
-    assert state(client.get(url)) == "hit"
+    client, url = post_a_kept(application, site)
     result = application.test_cli_runner().invoke(args=["cms", "purge-page-cache"])
     assert result.exit_code == 0, result.output
     assert "next request" in result.output
