@@ -17,6 +17,8 @@ from flask import Flask
 from werkzeug.exceptions import SecurityError
 from werkzeug.wsgi import get_host
 
+from cms.templating import TemplateEnvironment
+
 # What a browser on the same machine sends for `make run`: 127.0.0.1, localhost or [::1], with
 # an optional port. Werkzeug's TRUSTED_HOSTS cannot name [::1], hence a check of our own.
 LOOPBACK_HOST = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?")
@@ -45,7 +47,12 @@ def parse_site_url(value: str) -> tuple[str, str]:
 
 
 class CmsFlask(Flask):
-    """Flask, but the host of every link comes from the settings, never from a request."""
+    """Flask, but the host of every link comes from the settings, never from a request.
+
+    Its templates compare their globals as sets (cms.templating).
+    """
+
+    jinja_environment = TemplateEnvironment
 
     def create_url_adapter(self, request):
         """Refuse hosts nobody configured; build links with SITE_URL's scheme and host."""
