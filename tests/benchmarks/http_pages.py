@@ -17,6 +17,9 @@ CLI has `flask cms reindex`, and then:
 - wrk (one thread, BENCH_CONNECTIONS connections, BENCH_SECONDS seconds) loads each page
   after a warm-up; the workers' CPU time (utime + stime from /proc) before and after, divided
   by the requests wrk made, is the server CPU per request; VmRSS of each worker after the run.
+- the hello page is loaded the same way right before each page, and each page's ratio is to
+  that hello run: the machine's speed drifts by ±30 % over minutes, two runs seconds apart
+  see the same machine.
 
 Pages that answer 404 (a feature not there yet) are reported as "missing". Prints a table per
 database and size and the issue's targets as PASS/FAIL; writes everything to build/bench.json.
@@ -392,8 +395,11 @@ def sequential(server: Gunicorn, path: str, seconds: int) -> dict:
     }
 
 
-def load_pages(server: Gunicorn, pages, seconds: int, warmup: int) -> dict:
-    """Probe and load every page on one server; a page that times out restarts the server."""
+def load_pages(server: Gunicorn, pages, seconds: int, warmup: int, hello: Gunicorn) -> dict:
+    """Probe and load every page on one server; a page that times out restarts the server.
+
+    Each page loaded by wrk is paired with a run of the hello page just before it (`hello`).
+    """
     results = {}
     for name, path in pages:
         entry = {"path": path}
@@ -425,6 +431,7 @@ def load_pages(server: Gunicorn, pages, seconds: int, warmup: int) -> dict:
                     entry.update(sequential(server, path, seconds))
                     entry["rps"] = round(1000 / entry["wall_ms"], 2)
                 else:
+                    entry["hello"] = measure(hello, "/", seconds, warmup)
                     entry.update(measure(server, path, seconds, 0 if slow else warmup))
                     if entry["requests"] < SEQUENTIAL_BELOW:
                         # wrk leaves requests running when it stops: too many to ignore here.
@@ -487,7 +494,7 @@ def run_size(database: str, url: str, size: int, folder: Path, hello: Gunicorn) 
         server.start()
         try:
             pages = pages or discover(server, found)
-            modes[mode] = load_pages(server, pages, seconds, warmup)
+            modes[mode] = load_pages(server, pages, seconds, warmup, hello)
             rss[mode] = server.rss_mib()
             pss[mode] = server.pss_mib()
         finally:
@@ -513,6 +520,21 @@ def run_size(database: str, url: str, size: int, folder: Path, hello: Gunicorn) 
     }
 
 
+def paired(entry: dict, hello: dict) -> dict:
+    """Return the hello run to compare a page with: its own, else the size's average."""
+    return entry.get("hello") or hello
+
+
+def cpu_ratio(entry: dict, hello: dict) -> float:
+    """Return the page's CPU per request over the hello page's."""
+    return entry["cpu_ms"] / paired(entry, hello)["cpu_ms"]
+
+
+def rps_ratio(entry: dict, hello: dict) -> float:
+    """Return the page's requests per second over the hello page's."""
+    return entry["rps"] / paired(entry, hello)["rps"]
+
+
 def checks(runs: list[dict]) -> list[dict]:
     """Compare the figures with the issue's targets."""
     found = []
@@ -533,13 +555,13 @@ def checks(runs: list[dict]) -> list[dict]:
         hello = run["hello"]
         for name, entry in run["cached"].items():
             if "rps" in entry:
-                ratio = round(entry["rps"] / hello["rps"], 2)
+                ratio = round(rps_ratio(entry, hello), 2)
                 check(run, f"cached {name} req/s vs hello", ratio, f">= {CACHED_RPS_MIN}",
                       ratio >= CACHED_RPS_MIN)  # fmt: skip
         for name, limit in UNCACHED_CPU_MAX.items():
             entry = run["uncached"].get(name, {})
             if "cpu_ms" in entry:
-                ratio = round(entry["cpu_ms"] / hello["cpu_ms"], 1)
+                ratio = round(cpu_ratio(entry, hello), 1)
                 check(run, f"uncached {name} CPU vs hello", ratio, f"<= {limit}", ratio <= limit)
             else:
                 check(run, f"uncached {name} CPU vs hello", entry.get("state"), f"<= {limit}",
@@ -563,12 +585,8 @@ def checks(runs: list[dict]) -> list[dict]:
         for name, entry in large["uncached"].items():
             base = small["uncached"].get(name, {})
             if "cpu_ms" in entry and "cpu_ms" in base:
-                # Each size against its own hello run, so drift of the machine cancels out.
-                ratio = round(
-                    (entry["cpu_ms"] / large["hello"]["cpu_ms"])
-                    / (base["cpu_ms"] / small["hello"]["cpu_ms"]),
-                    2,
-                )
+                # Each against its own hello run, so drift of the machine cancels out.
+                ratio = round(cpu_ratio(entry, large["hello"]) / cpu_ratio(base, small["hello"]), 2)
                 found.append(
                     {
                         "database": database,
@@ -616,11 +634,11 @@ def print_table(run: dict) -> None:
         )
         print(
             f"{name:<14} {_cell(cached_rps, '10.0f')} "
-            f"{_cell(cached_rps and round(cached_rps / hello['rps'], 2), '7.2f')} "
+            f"{_cell(cached_rps and round(rps_ratio(on, hello), 2), '7.2f')} "
             f"{_cell(on.get('cpu_ms'), '9.2f')} {_cell(off.get('cpu_ms'), '11.2f')} "
-            f"{_cell(off.get('cpu_ms') and round(off['cpu_ms'] / hello['cpu_ms'], 1), '7.1f')} "
+            f"{_cell(off.get('cpu_ms') and round(cpu_ratio(off, hello), 1), '7.1f')} "
             f"{_cell(off.get('rps'), '12.0f')} {_cell(cold.get('cpu_ms'), '8.2f')} "
-            f"{_cell(cold.get('cpu_ms') and round(cold['cpu_ms'] / hello['cpu_ms'], 1), '7.1f')}"
+            f"{_cell(cold.get('cpu_ms') and round(cpu_ratio(cold, hello), 1), '7.1f')}"
             f"  {state:<10} {off['path'][:60]}"
         )
     print("worker RSS MiB after the run: " + ", ".join(
