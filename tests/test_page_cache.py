@@ -678,6 +678,40 @@ def test_a_workers_copy_serves_its_hits_until_any_purge_anywhere(cached, site):
     assert state(client.get(url)) == "miss"
 
 
+@pytest.mark.parametrize("copies", ["4", "0"])
+def test_a_hit_during_a_purge_never_vouches_for_the_page_afterwards(variant, copies):
+    """Another worker's purge writes "last", then the version keys. A hit in between finds
+    the old versions still matching; it may serve the page (the purge has not finished), but
+    once the purge has, no hit may take the page as checked against the new "last"."""
+    application, rendered = build(variant, PAGE_CACHE_LOCAL_MIB=copies)
+    with application.app_context():
+        writer = make_user("race@example.com", roles=("editor",))
+        post = make_post(writer, title="Race")
+        client = application.test_client()
+        url = f"/posts/{post.slug}"
+        client.get(url)
+        assert state(client.get(url)) == "hit"
+        backend = get_page_cache(application).backend
+        write_versions = backend.set_many
+        during = []
+
+        def versions_written_late(mapping, timeout=None):
+            # This worker's hit lands after "last" changed, before the version keys did.
+            during.append(state(client.get(url)))
+            return write_versions(mapping, timeout=timeout)
+
+        backend.set_many = versions_written_late
+        try:
+            PageCache(backend, application.config).purge([f"post:{post.id}"])
+        finally:
+            backend.set_many = write_versions
+        assert during == ["hit"]
+        renders = rendered.count("public/post.html")
+        assert state(client.get(url)) == "miss"
+        assert rendered.count("public/post.html") == renders + 1
+        db.session.remove()
+
+
 def test_without_copies_every_hit_reads_the_store(variant):
     application, _ = build(variant, PAGE_CACHE_LOCAL_MIB="0")
     with application.app_context():

@@ -12,11 +12,14 @@ stored, plus what is needed to tell whether it is still right:
   file cache has none), two hosts purging at once cannot produce the same value, and no
   clock is involved, so clock skew between hosts does not matter.
 - `last`: the value of the key "last" when the entry was made. Every purge writes a new random
-  value there *before* it writes the version keys. A hit reads the entry and "last" in one
-  `get_many`; when "last" is unchanged nothing at all was purged since, and the entry is served
-  without looking at its names (two reads on the file cache, one round trip on Redis). Only
-  after some purge does a hit read the entry's version keys (one more `get_many`); if they all
-  match, the entry is re-stored with the new "last" so later hits take the short path again.
+  value there *before* it writes the version keys, and another one *after* them. A hit reads
+  the entry and "last" in one `get_many`; when "last" is unchanged nothing at all was purged
+  since, and the entry is served without looking at its names (two reads on the file cache,
+  one round trip on Redis). Only after some purge does a hit read the entry's version keys
+  (one more `get_many`); if they all match, the entry is re-stored with the new "last" so
+  later hits take the short path again. That check may fall between a purge's two writes of
+  "last", when its version keys are not written yet: the entry is then vouched for with a
+  "last" that the purge replaces when it ends, so no later hit trusts it without a new check.
 - `expires`: when the entry stops being served (epoch seconds, float): PAGE_CACHE_SECONDS
   after it was made, or earlier at the next scheduled change (the next publication or unpublish
   time of any published post or page), so a scheduled post is on the home page at its time
@@ -351,7 +354,7 @@ class PageCache:
     def purge(self, names: Iterable[str]) -> None:
         """Make every stored page that shows one of these names stale, on every worker/host.
 
-        "last" is written first (see the module docstring for why the order matters).
+        "last" is written first and again last (see the module docstring for why).
         """
         names = set(names)
         if not names:
@@ -361,6 +364,7 @@ class PageCache:
         self.backend.set_many(
             {VERSION_PREFIX + name: token for name in names}, timeout=self.version_seconds
         )
+        self.backend.set(LAST_KEY, new_token(), timeout=self.version_seconds)
 
     def purge_all(self) -> None:
         """Make every stored page stale (templates or settings changed)."""
