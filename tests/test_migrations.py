@@ -116,3 +116,33 @@ def test_upgrading_keeps_existing_content(variant, empty_database):
         revision = conn.execute(text("SELECT number, title, tags FROM revision")).one()
         assert revision[:2] == (1, "Old") and "Kept" in str(revision[2])
         assert conn.execute(text("SELECT file_id, post_id FROM file_usage")).all() == [(1, 1)]
+
+
+def test_word_counts_are_filled_for_the_posts_there_are(variant, empty_database):
+    """0013 counts the words of every existing post's body, as saving one does."""
+    application = variant(SQLALCHEMY_DATABASE_URI=empty_database)
+    runner = application.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0012"]).exit_code == 0
+    bodies = {1: "One two  three\n\nfour *five*", 2: "", 3: "word " * 1200}
+    with application.app_context(), db.engine.begin() as conn:
+        conn.execute(
+            text(
+                'INSERT INTO "user" (id, email, active, fs_uniquifier, create_datetime,'
+                " update_datetime) VALUES (1, 'a@example.com', true, 'u1', :t, :t)"
+            ),
+            {"t": "2026-01-01 00:00:00"},
+        )
+        for number, body in bodies.items():
+            conn.execute(
+                text(
+                    "INSERT INTO post (id, title, slug, body_md, body_html, excerpt, status,"
+                    " author_id, created_at, updated_at) VALUES (:id, 'P', :slug, :body, '', '',"
+                    " 'published', 1, :t, :t)"
+                ),
+                {"id": number, "slug": f"p{number}", "body": body, "t": "2026-01-01 00:00:00"},
+            )
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with application.app_context(), db.engine.connect() as conn:
+        counts = dict(conn.execute(text("SELECT id, word_count FROM post")).all())
+    assert counts == {1: 5, 2: 0, 3: 1200}

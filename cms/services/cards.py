@@ -85,7 +85,7 @@ class Card:
     title: str
     slug: str
     excerpt: str
-    body_md: str
+    word_count: int
     published_at: datetime
     updated_at: datetime
     author_id: int
@@ -114,7 +114,7 @@ class Card:
         return (
             self.id, self.kind, self.title, self.slug, self.excerpt, self.published_at,
             self.updated_at, self.author, tuple(self.tags), self.social_image,
-            reading_minutes(self.body_md),
+            reading_minutes(self.word_count),
         )  # fmt: skip
 
     def __str__(self) -> str:
@@ -125,13 +125,13 @@ class Card:
 WORDS_PER_MINUTE = 230
 
 
-def reading_minutes(text: str) -> int:
-    """Return the minutes a reader needs for a text (Markdown's words), at least 1."""
-    return max(1, round(len((text or "").split()) / WORDS_PER_MINUTE))
+def reading_minutes(words: int) -> int:
+    """Return the minutes a reader needs for a text of so many words, at least 1."""
+    return max(1, round(words / WORDS_PER_MINUTE))
 
 
 CARD_COLUMNS = (
-    P.id, P.kind, P.title, P.slug, P.excerpt, P.body_md, P.published_at, P.updated_at,
+    P.id, P.kind, P.title, P.slug, P.excerpt, P.word_count, P.published_at, P.updated_at,
     P.author_id, P.social_image_id,
     U.display_name, U.email, U.slug, U.bio,
     F.stored_name, F.content_type, F.width, F.height, F.alt_text, F.decorative, F.focal_x,
@@ -168,7 +168,7 @@ PERSON_BY_SLUG_OR_ID = PERSON.where(or_(U.slug == bindparam("key"), U.id == bind
 
 def _card(row, extra: tuple = ()) -> Card:
     (
-        post_id, kind, title, slug, excerpt, body_md, published_at, updated_at, author_id,
+        post_id, kind, title, slug, excerpt, word_count, published_at, updated_at, author_id,
         image_id, display_name, email, author_slug, bio,
         stored_name, content_type, width, height, alt_text, decorative, focal_x, focal_y,
     ) = row[: len(CARD_COLUMNS)]  # fmt: skip
@@ -180,7 +180,7 @@ def _card(row, extra: tuple = ()) -> Card:
             bool(decorative), focal_x, focal_y,
         )  # fmt: skip
     card = Card(
-        post_id, kind, title, slug, excerpt or "", body_md or "", published_at, updated_at,
+        post_id, kind, title, slug, excerpt or "", word_count or 0, published_at, updated_at,
         author_id, image_id, author, image,
     )  # fmt: skip
     if extra:

@@ -258,7 +258,7 @@ def _related_ids(post_id: int, tag_ids: tuple[int, ...], limit: int) -> list[int
 
 def reading_minutes(post: Post) -> int:
     """Return the minutes a reader needs for the post's text (its Markdown's words), at least 1."""
-    return cards.reading_minutes(post.body_md)
+    return cards.reading_minutes(post.word_count or 0)
 
 
 # --- Archives and tag counts ------------------------------------------------------------------
