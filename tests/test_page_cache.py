@@ -29,6 +29,7 @@ from cms.page_cache_app import PageCacheMiddleware, choose_encoding
 from cms.services import page_deps
 from cms.services.listing import ALL, Scope, count_visible, related
 from cms.services.page_cache import (
+    MEMO_PREFIX,
     PASS,
     VERSION_PREFIX,
     PageCache,
@@ -645,6 +646,63 @@ def test_kept_related_posts_follow_tags_visibility_and_the_clock(cached, site):
     assert related_titles(site["a"]) == []
     time.sleep(2.2)
     assert related_titles(site["a"]) == ["Later news"]
+
+
+def test_a_workers_copy_of_a_kept_count_holds_until_any_purge_anywhere(cached, site):
+    application, _ = cached
+    cache = get_page_cache(application)
+    assert count_visible(ALL) == 4  # counted and stored
+    assert count_visible(ALL) == 4  # checked against the store: now this worker's copy
+    kept = cache.local.keys()
+    [mkey] = [key for key in kept if key.startswith(MEMO_PREFIX)]
+    # The store loses the count behind this worker's back: the copy still answers.
+    cache.backend.delete(mkey)
+    with count_queries() as queries:
+        assert count_visible(ALL) == 4
+    assert queries == []
+    # A post appears without this app knowing (another host's import), then anyone anywhere
+    # purges: the copy is not trusted any more, the count is made again.
+    with db.engine.begin() as conn:
+        conn.execute(
+            Post.__table__.insert().values(
+                title="Elsewhere", slug="elsewhere", status=PostStatus.PUBLISHED,
+                published_at=utcnow() - timedelta(minutes=1), author_id=site["writer"].id,
+            )
+        )  # fmt: skip
+    PageCache(cache.backend, application.config).purge(["tag:999999"])
+    db.session.remove()  # a new request reads the database as it is now
+    assert count_visible(ALL) == 5
+
+
+def test_a_count_checked_during_a_purge_is_not_kept_past_it(cached, site):
+    """The purge's version keys land after "last": a count checked in between still matches
+    the old versions; the copy it leaves must not outlive the purge."""
+    application, _ = cached
+    cache = get_page_cache(application)
+    assert count_visible(ALL) == 4
+    with db.engine.begin() as conn:
+        conn.execute(
+            Post.__table__.insert().values(
+                title="Imported", slug="imported", status=PostStatus.PUBLISHED,
+                published_at=utcnow() - timedelta(minutes=1), author_id=site["writer"].id,
+            )
+        )  # fmt: skip
+    backend = cache.backend
+    write_versions = backend.set_many
+    during = []
+
+    def versions_written_late(mapping, timeout=None):
+        during.append(count_visible(ALL))
+        return write_versions(mapping, timeout=timeout)
+
+    backend.set_many = versions_written_late
+    try:
+        PageCache(backend, application.config).purge(["posts"])
+    finally:
+        backend.set_many = write_versions
+    assert during == [4]
+    db.session.remove()  # a new request reads the database as it is now
+    assert count_visible(ALL) == 5
 
 
 def post_a_kept(application, site):

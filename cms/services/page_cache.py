@@ -277,7 +277,11 @@ def body_etag(body: bytes) -> str:
 
 
 def entry_size(entry: dict) -> int:
-    """Return roughly the bytes an entry takes in memory: its bodies, and its headers."""
+    """Return roughly the bytes an entry takes in memory: its bodies and headers, or for a
+    kept figure (a count, a list of ids) a few dozen bytes per item."""
+    if "variants" not in entry:
+        value = entry["value"]
+        return 64 * (len(value) if isinstance(value, list | tuple | dict) else 1)
     return sum(len(body) + 1024 for _, body, _ in entry["variants"].values())
 
 
@@ -478,12 +482,22 @@ class PageCache:
         """Return a figure (a count, the month list) kept until one of `names` is purged.
 
         The same versions and scheduled-change cap as pages, so a count is exact: a change
-        purges it, and a post scheduled for later is counted from its time on.
+        purges it, and a post scheduled for later is counted from its time on. Like pages, a
+        figure this worker checked is kept in its copies with the "last purge" value it was
+        checked against, and taken from there while that value is unchanged.
         """
         deps = tuple(sorted({ALL, *names}))
         mkey = MEMO_PREFIX + key
-        keys = [mkey, *(VERSION_PREFIX + name for name in deps)]
-        found, *current = self.backend.get_many(*keys)
+        local = self.local
+        if local is not None:
+            kept = local.find(mkey)
+            if kept is not None:
+                last = self.backend.get(LAST_KEY)
+                if last is not None and kept["last"] == last and kept["expires"] > time.time():
+                    return kept["value"]
+                local.discard(mkey)
+        keys = [mkey, LAST_KEY, *(VERSION_PREFIX + name for name in deps)]
+        found, last, *current = self.backend.get_many(*keys)
         now = time.time()
         if (
             found is not None
@@ -491,6 +505,10 @@ class PageCache:
             and None not in current
             and tuple(current) == found["versions"]
         ):
+            if local is not None and last is not None:
+                # "last" was read before the versions: a purge that had written it but not
+                # yet its versions writes it again when it ends, so this copy stops there.
+                local.keep(mkey, {**found, "last": last})
             return found["value"]
         versions = self.versions_of(deps)
         value = compute()
