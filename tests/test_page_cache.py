@@ -648,6 +648,17 @@ def test_kept_related_posts_follow_tags_visibility_and_the_clock(cached, site):
     assert related_titles(site["a"]) == ["Later news"]
 
 
+def publish_unseen(site, title: str) -> None:
+    """Publish a post on a connection of its own: no purge (an import on another host)."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            Post.__table__.insert().values(
+                title=title, slug=title.lower(), status=PostStatus.PUBLISHED,
+                published_at=utcnow() - timedelta(minutes=1), author_id=site["writer"].id,
+            )
+        )  # fmt: skip
+
+
 def test_a_workers_copy_of_a_kept_count_holds_until_any_purge_anywhere(cached, site):
     application, _ = cached
     cache = get_page_cache(application)
@@ -662,13 +673,7 @@ def test_a_workers_copy_of_a_kept_count_holds_until_any_purge_anywhere(cached, s
     assert queries == []
     # A post appears without this app knowing (another host's import), then anyone anywhere
     # purges: the copy is not trusted any more, the count is made again.
-    with db.engine.begin() as conn:
-        conn.execute(
-            Post.__table__.insert().values(
-                title="Elsewhere", slug="elsewhere", status=PostStatus.PUBLISHED,
-                published_at=utcnow() - timedelta(minutes=1), author_id=site["writer"].id,
-            )
-        )  # fmt: skip
+    publish_unseen(site, "Elsewhere")
     PageCache(cache.backend, application.config).purge(["tag:999999"])
     db.session.remove()  # a new request reads the database as it is now
     assert count_visible(ALL) == 5
@@ -680,13 +685,7 @@ def test_a_count_checked_during_a_purge_is_not_kept_past_it(cached, site):
     application, _ = cached
     cache = get_page_cache(application)
     assert count_visible(ALL) == 4
-    with db.engine.begin() as conn:
-        conn.execute(
-            Post.__table__.insert().values(
-                title="Imported", slug="imported", status=PostStatus.PUBLISHED,
-                published_at=utcnow() - timedelta(minutes=1), author_id=site["writer"].id,
-            )
-        )  # fmt: skip
+    publish_unseen(site, "Imported")
     backend = cache.backend
     write_versions = backend.set_many
     during = []

@@ -385,18 +385,26 @@ class PageCache:
         the store's entry is read and checked as usual.
         """
         ekey = entry_key(key)
-        local = self.local
-        if local is not None:
-            kept = local.find(ekey)
-            if kept is not None:
-                last = self.backend.get(LAST_KEY)
-                if last is not None and kept["last"] == last and kept["expires"] > time.time():
-                    return kept
-                local.discard(ekey)
+        kept = self._checked_copy(ekey)
+        if kept is not None:
+            return kept
         entry = self._lookup_stored(ekey)
-        if local is not None and entry is not None and entry is not PASS:
-            local.keep(ekey, entry)
+        if self.local is not None and entry is not None and entry is not PASS:
+            self.local.keep(ekey, entry)
         return entry
+
+    def _checked_copy(self, key: str):
+        """Return this worker's copy under `key` while the store's "last purge" value is the
+        one it was checked against and it has not expired; otherwise forget it (None)."""
+        local = self.local
+        kept = local.find(key) if local is not None else None
+        if kept is None:
+            return None
+        last = self.backend.get(LAST_KEY)
+        if last is not None and kept["last"] == last and kept["expires"] > time.time():
+            return kept
+        local.discard(key)
+        return None
 
     def _lookup_stored(self, ekey: str):
         entry, last = self.backend.get_many(ekey, LAST_KEY)
@@ -488,14 +496,9 @@ class PageCache:
         """
         deps = tuple(sorted({ALL, *names}))
         mkey = MEMO_PREFIX + key
-        local = self.local
-        if local is not None:
-            kept = local.find(mkey)
-            if kept is not None:
-                last = self.backend.get(LAST_KEY)
-                if last is not None and kept["last"] == last and kept["expires"] > time.time():
-                    return kept["value"]
-                local.discard(mkey)
+        kept = self._checked_copy(mkey)
+        if kept is not None:
+            return kept["value"]
         keys = [mkey, LAST_KEY, *(VERSION_PREFIX + name for name in deps)]
         found, last, *current = self.backend.get_many(*keys)
         now = time.time()
@@ -505,10 +508,10 @@ class PageCache:
             and None not in current
             and tuple(current) == found["versions"]
         ):
-            if local is not None and last is not None:
+            if self.local is not None and last is not None:
                 # "last" was read before the versions: a purge that had written it but not
                 # yet its versions writes it again when it ends, so this copy stops there.
-                local.keep(mkey, {**found, "last": last})
+                self.local.keep(mkey, {**found, "last": last})
             return found["value"]
         versions = self.versions_of(deps)
         value = compute()
