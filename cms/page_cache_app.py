@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 # Environ keys shared with the app (the after_request hook below) and other layers.
 ENV_CANDIDATE = "cms.page_cache.candidate"
 ENV_DEPS = "cms.page_cache.deps"
+ENV_SEEN = "cms.page_cache.seen"
 ENV_UNTIL = "cms.page_cache.until"
 ENV_ACCEPT_ENCODING = "cms.page_cache.accept_encoding"
 # Set by the language middleware (cms.languages.NEGOTIATED_KEY, outside this layer) on "/" when
@@ -253,8 +254,9 @@ class PageCacheMiddleware:
         verdict = self.storable(inner, status, headers, body)
         if verdict is True:
             entry = self.cache.store(
-                key, inner[ENV_DEPS], last, status, headers, body, inner.get(ENV_UNTIL)
-            )
+                key, inner[ENV_DEPS], last, status, headers, body, inner.get(ENV_UNTIL),
+                seen=inner.get(ENV_SEEN),
+            )  # fmt: skip
             if entry is not None:
                 return self.serve(entry, environ, start_response, "miss")
         elif verdict is PASS:
@@ -324,6 +326,7 @@ def _hand_over(response):
         names, _changed_at = page_deps.recorded()
         if names:
             environ[ENV_DEPS] = names
+            environ[ENV_SEEN] = page_deps.versions_seen()
             environ[ENV_UNTIL] = seconds_until_next_change()
     return response
 

@@ -12,6 +12,7 @@ records it from the template context, so these tests do not depend on every view
 import contextlib
 import gzip
 import os
+import pickle
 import secrets
 import threading
 import time
@@ -24,11 +25,12 @@ from flask import template_rendered
 from sqlalchemy import event, select, update
 
 from cms.extensions import db
-from cms.models import NavItem, Post, PostKind, PostStatus, Tag, User, utcnow
+from cms.models import NavItem, Post, PostKind, PostStatus, Tag, User, post_tags, utcnow
 from cms.page_cache_app import PageCacheMiddleware, choose_encoding
 from cms.services import page_deps
 from cms.services.listing import ALL, Scope, count_visible, related
 from cms.services.page_cache import (
+    LAST_KEY,
     MEMO_PREFIX,
     PASS,
     VERSION_PREFIX,
@@ -666,6 +668,9 @@ def test_a_workers_copy_of_a_kept_count_holds_until_any_purge_anywhere(cached, s
     assert count_visible(ALL) == 4  # checked against the store: now this worker's copy
     kept = cache.local.keys()
     [mkey] = [key for key in kept if key.startswith(MEMO_PREFIX)]
+    # Its cost in the worker's budget is its pickled size (a nested figure counts whole).
+    copy = cache.local.find(mkey)
+    assert copy["size"] == len(pickle.dumps(copy["value"], pickle.HIGHEST_PROTOCOL))
     # The store loses the count behind this worker's back: the copy still answers.
     cache.backend.delete(mkey)
     with count_queries() as queries:
@@ -702,6 +707,71 @@ def test_a_count_checked_during_a_purge_is_not_kept_past_it(cached, site):
     assert during == [4]
     db.session.remove()  # a new request reads the database as it is now
     assert count_visible(ALL) == 5
+
+
+def test_a_page_drawn_during_a_purge_with_a_kept_figure_is_not_served_after_it(cached, site):
+    """Between a purge's "last" and its version keys, this worker checks post A's related
+    posts (old versions: they match). A page drawn after the version keys landed uses that
+    figure; it must not be stored as fresh, or it would be served once the purge has ended."""
+    application, _ = cached
+    client, url = post_a_kept(application, site)
+    post_a = site["a"].id
+    # A related post appears where this app does not see it (another host), then that host
+    # purges "posts" (as its commit would).
+    publish_unseen(site, "Unseennews")
+    with db.engine.begin() as conn:
+        found = conn.execute(select(Post.id).where(Post.slug == "unseennews")).scalar_one()
+        conn.execute(post_tags.insert().values(post_id=found, tag_id=site["tag"].id))
+    db.session.remove()
+    backend = get_page_cache(application).backend
+    write_versions = backend.set_many
+
+    def versions_written_late(mapping, timeout=None):
+        with application.test_request_context():
+            shown = related(db.session.get(Post, post_a))
+            assert [card.title for card in shown] == []  # still matches
+        result = write_versions(mapping, timeout=timeout)
+        # Drawn now: the page's own versions are new, its related posts are not.
+        assert "Unseennews" not in client.get(url).get_data(as_text=True)
+        return result
+
+    backend.set_many = versions_written_late
+    try:
+        PageCache(backend, application.config).purge(["posts"])
+    finally:
+        backend.set_many = write_versions
+    db.session.remove()
+    assert "Unseennews" in client.get(url).get_data(as_text=True)
+    assert "Unseennews" in client.get(url).get_data(as_text=True)
+
+
+def test_a_purge_whose_write_fails_leaves_every_hit_to_check_its_versions(cached, site):
+    """The backends report a failed write instead of raising: then "last" is removed, so no
+    hit and no worker's copy trusts a value the purge may not have finished with."""
+    application, _ = cached
+    client, url = post_a_kept(application, site)
+    backend = get_page_cache(application).backend
+    write = backend.set
+
+    def last_write_fails(key, value, *args, **kwargs):
+        # The purge's second write of "last" fails (a full disk, say).
+        if key == LAST_KEY:
+            written.append(key)
+            if len(written) == 2:
+                return False
+        return write(key, value, *args, **kwargs)
+
+    written = []
+    backend.set = last_write_fails
+    try:
+        PageCache(backend, application.config).purge([f"post:{site['a'].id}"])
+    finally:
+        backend.set = write
+    assert backend.get(LAST_KEY) is None
+    # The page showed post A: its versions say it is stale, so it is drawn again.
+    assert state(client.get(url)) == "miss"
+    assert state(client.get(url)) == "hit"
+    assert backend.get(LAST_KEY) is not None
 
 
 def post_a_kept(application, site):

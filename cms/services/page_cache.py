@@ -31,7 +31,10 @@ first, so either the purge wrote "last" before the second read (the values diffe
 is not stored) or it had not started writing when the version keys were read (the entry keeps
 the old values and becomes stale as soon as the purge writes the new ones). The database commit
 always precedes the purge (purges run after_commit), so a page that read old rows is caught by
-one of the two cases.
+one of the two cases. What a page shows from kept figures (counts, related posts: `remember`)
+was not read from the database during the render but checked against version keys, perhaps
+before the purge wrote them; so the entry keeps, for those names, the versions the figures
+were checked at (page_deps.vouched), and such a page is stale as soon as the purge ends.
 
 Every key also has a lifetime: version keys and "last" live 2 x PAGE_CACHE_SECONDS (+1 min),
 longer than any entry made with them, so a full file cache drops entries before it drops the
@@ -58,6 +61,7 @@ import gzip
 import hashlib
 import math
 import os
+import pickle
 import secrets
 import struct
 import tempfile
@@ -73,6 +77,7 @@ from werkzeug.http import parse_date
 
 from cms.extensions import db
 from cms.models import Post, PostKind, PostStatus, utcnow
+from cms.services import page_deps
 from cms.services.kept import Kept
 
 # Request headers that make a GET conditional or partial: the app renders a page to store
@@ -278,10 +283,9 @@ def body_etag(body: bytes) -> str:
 
 def entry_size(entry: dict) -> int:
     """Return roughly the bytes an entry takes in memory: its bodies and headers, or for a
-    kept figure (a count, a list of ids) a few dozen bytes per item."""
+    kept figure the size it was given when it was kept (its pickled size)."""
     if "variants" not in entry:
-        value = entry["value"]
-        return 64 * (len(value) if isinstance(value, list | tuple | dict) else 1)
+        return entry["size"]
     return sum(len(body) + 1024 for _, body, _ in entry["variants"].values())
 
 
@@ -364,11 +368,14 @@ class PageCache:
         if not names:
             return
         token = new_token()
-        self.backend.set(LAST_KEY, token, timeout=self.version_seconds)
-        self.backend.set_many(
-            {VERSION_PREFIX + name: token for name in names}, timeout=self.version_seconds
-        )
-        self.backend.set(LAST_KEY, new_token(), timeout=self.version_seconds)
+        versions = {VERSION_PREFIX + name: token for name in names}
+        started = self.backend.set(LAST_KEY, token, timeout=self.version_seconds)
+        written = self.backend.set_many(versions, timeout=self.version_seconds)
+        ended = self.backend.set(LAST_KEY, new_token(), timeout=self.version_seconds)
+        if not (started and ended and len(written or ()) == len(versions)):
+            # A write failed (the backends report it instead of raising): without "last",
+            # no hit and no worker's copy takes the short path; all check their versions.
+            self.backend.delete(LAST_KEY)
 
     def purge_all(self) -> None:
         """Make every stored page stale (templates or settings changed)."""
@@ -451,14 +458,18 @@ class PageCache:
         headers: list[tuple[str, str]],
         body: bytes,
         until_change: float | None,
+        seen: dict[str, str] | None = None,
     ) -> dict | None:
         """Store a rendered page; return its entry, or None when it may not be kept now.
 
         `last_before` is the "last" value read before the page was rendered; when it changed
         meanwhile some purge ran during the render and the page is not stored (the next request
-        renders it again).
+        renders it again). `seen`: the versions at which the kept figures the page shows were
+        checked (page_deps.vouched); the entry keeps those instead of the current ones, so a
+        figure checked before a purge's version keys landed leaves the page stale at once.
         """
-        deps = tuple(sorted({ALL, *deps}))
+        seen = seen or {}
+        deps = tuple(sorted({ALL, *deps, *seen}))
         lifetime = float(self.seconds)
         if until_change is not None:
             lifetime = min(lifetime, until_change)
@@ -467,6 +478,9 @@ class PageCache:
         versions = self.versions_of(deps)
         if versions is None or self.backend.get(LAST_KEY) != last_before:
             return None
+        versions = tuple(
+            seen.get(name, version) for name, version in zip(deps, versions, strict=True)
+        )
         now = time.time()
         entry = {
             **build_variants(status, headers, body),
@@ -498,6 +512,7 @@ class PageCache:
         mkey = MEMO_PREFIX + key
         kept = self._checked_copy(mkey)
         if kept is not None:
+            page_deps.vouched(deps, kept["versions"])
             return kept["value"]
         keys = [mkey, LAST_KEY, *(VERSION_PREFIX + name for name in deps)]
         found, last, *current = self.backend.get_many(*keys)
@@ -511,12 +526,15 @@ class PageCache:
             if self.local is not None and last is not None:
                 # "last" was read before the versions: a purge that had written it but not
                 # yet its versions writes it again when it ends, so this copy stops there.
-                self.local.keep(mkey, {**found, "last": last})
+                size = len(pickle.dumps(found["value"], pickle.HIGHEST_PROTOCOL))
+                self.local.keep(mkey, {**found, "last": last, "size": size})
+            page_deps.vouched(deps, found["versions"])
             return found["value"]
         versions = self.versions_of(deps)
         value = compute()
         if versions is None:
             return value
+        page_deps.vouched(deps, versions)
         lifetime = float(self.seconds)
         until_change = seconds_until_next_change()
         if until_change is not None:

@@ -53,6 +53,32 @@ def changed_at(when: datetime | None) -> None:
         g.page_changed_at = when
 
 
+# A version no version key ever holds: a name shown at two different versions in one page.
+MIXED = ""
+
+
+def vouched(names: tuple[str, ...], versions: tuple) -> None:
+    """Record the version of each name at which a kept figure the page shows was checked.
+
+    The page cache stores the page with these versions instead of the ones it reads when it
+    stores it: a figure checked before a purge's version keys were written must leave the page
+    stale, not vouched for by versions it never saw (cms.services.page_cache).
+    """
+    if not has_request_context():
+        return
+    seen = g.get("page_versions")
+    if seen is None:
+        seen = g.page_versions = {}
+    for name, version in zip(names, versions, strict=True):
+        if seen.setdefault(name, version) != version:
+            seen[name] = MIXED
+
+
+def versions_seen() -> dict[str, str]:
+    """Return the versions this request's kept figures were checked at, by name."""
+    return dict(g.get("page_versions") or {})
+
+
 def recorded() -> tuple[frozenset[str], datetime | None]:
     """Return what this request's page recorded: its dependency names and newest change."""
     return frozenset(g.get("page_deps") or ()), g.get("page_changed_at")
