@@ -254,9 +254,15 @@ class PageCacheMiddleware:
         verdict = self.storable(inner, status, headers, body)
         if verdict is True:
             entry = self.cache.store(
-                key, inner[ENV_DEPS], last, status, headers, body, inner.get(ENV_UNTIL),
+                key,
+                inner[ENV_DEPS],
+                last,
+                status,
+                headers,
+                body,
+                inner.get(ENV_UNTIL),
                 seen=inner.get(ENV_SEEN),
-            )  # fmt: skip
+            )
             if entry is not None:
                 return self.serve(entry, environ, start_response, "miss")
         elif verdict is PASS:
