@@ -1,6 +1,7 @@
 """The site menu: editors and admins list pages and addresses in the order readers see them."""
 
-from flask import abort, flash
+from flask import abort, flash, redirect, request
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.form import BaseForm, Select2Widget
 from flask_babel import gettext as _
@@ -15,12 +16,16 @@ from cms.admin.fields import ListedQuerySelectField
 from cms.extensions import db
 from cms.models import NavItem, Post, PostKind, PostStatus
 from cms.services import audit
-from cms.services.navigation import MAX_URL_LENGTH, is_allowed_url
+from cms.services.navigation import (
+    MAX_POSITION,
+    MAX_URL_LENGTH,
+    STEP,
+    OrderRefused,
+    apply_order,
+    is_allowed_url,
+    parse_order,
+)
 from cms.services.roles import ADMIN, EDITOR
-
-MAX_POSITION = 1_000_000
-# Positions given by Move up/Move down: room in between for items placed by hand.
-STEP = 10
 
 
 def strip(value):
@@ -36,6 +41,12 @@ def menu_pages() -> list[Post]:
         .order_by(Post.title, Post.id)
     )
     return list(db.session.scalars(query))
+
+
+def top_level_items() -> list[NavItem]:
+    """Return the items another item may go under: the top-level ones, in menu order."""
+    query = select(NavItem).where(NavItem.parent_id.is_(None))
+    return list(db.session.scalars(query.order_by(NavItem.position, NavItem.id)))
 
 
 class NavItemForm(BaseForm):
@@ -61,6 +72,16 @@ class NavItemForm(BaseForm):
             "Instead of a page: a path on this site (/about) or a full https:// address."
         ),
     )
+    # A refused parent (a sub-item, or gone) is an error, not silently "top level".
+    parent = ListedQuerySelectField(
+        _l("Under"),
+        [Optional()],
+        query_factory=top_level_items,
+        get_label=lambda item: item.label,
+        allow_blank=True,
+        blank_text=_l("— Top level —"),
+        description=_l("Show this item in the submenu of another one (one level only)."),
+    )
     position = IntegerField(
         _l("Position"),
         [Optional(), NumberRange(min=0, max=MAX_POSITION)],
@@ -74,6 +95,23 @@ class NavItemForm(BaseForm):
                 _(
                     "Please enter a path on this site starting with “/” (such as /about) "
                     "or a full address starting with https://."
+                )
+            )
+
+    # The item being edited (None on the create form), set by the view.
+    item: NavItem | None = None
+
+    def validate_parent(self, field) -> None:
+        """Refuse an item under itself, or an item with sub-items under another one."""
+        if field.data is None or self.item is None:
+            return
+        if field.data.id == self.item.id:
+            raise ValidationError(_("An item cannot be in its own submenu."))
+        if self.item.children:
+            raise ValidationError(
+                _(
+                    "This item has sub-items of its own, and the menu has one level of "
+                    "nesting: move its sub-items to the top level first."
                 )
             )
 
@@ -97,15 +135,31 @@ def next_position() -> int:
     return min((last or 0) + STEP, MAX_POSITION)
 
 
+def shift(order: list, wanted: set[int], offset: int) -> int:
+    """Move the wanted items of `order` one place up (-1) or down (+1) in place; count them."""
+    indexes = range(len(order)) if offset < 0 else range(len(order) - 1, -1, -1)
+    moved = 0
+    for index in indexes:
+        item = order[index]
+        other = index + offset
+        # A selected block moves together; the first item cannot go further up.
+        if item.id in wanted and 0 <= other < len(order) and order[other].id not in wanted:
+            order[index], order[other] = order[other], item
+            moved += 1
+    return moved
+
+
 class NavItemView(SecuredModelView):
     """The items of the site's menu, in their order."""
 
     allowed_roles = (ADMIN, EDITOR)
     form = NavItemForm
-    column_list = ("label", "page", "url", "position")
-    column_details_list = ("label", "page", "url", "position")
+    list_template = "admin/navigation/list.html"
+    column_list = ("label", "parent", "page", "url", "position")
+    column_details_list = ("label", "parent", "page", "url", "position")
     column_labels = {
         "label": _l("Label"),
+        "parent": _l("Under"),
         "page": _l("Page"),
         "url": _l("Address"),
         "position": _l("Position"),
@@ -115,8 +169,21 @@ class NavItemView(SecuredModelView):
     column_default_sort = [("position", False), ("id", False)]
     column_formatters = {
         "page": lambda view, context, model, name: model.page.title if model.page else "",
+        "parent": lambda view, context, model, name: model.parent.label if model.parent else "",
     }
     column_formatters_detail = column_formatters
+
+    def create_form(self, obj=None):
+        """Return the create form (no item to check a parent against yet)."""
+        form = super().create_form(obj)
+        form.item = None
+        return form
+
+    def edit_form(self, obj=None):
+        """Return the edit form, which knows its item (to refuse a parent it cannot have)."""
+        form = super().edit_form(obj)
+        form.item = obj
+        return form
 
     def on_model_change(self, form, model, is_created):
         """Keep either the page or the address, and place items without a position last."""
@@ -126,24 +193,59 @@ class NavItemView(SecuredModelView):
         if model.position is None:
             model.position = next_position()
 
+    def menu_tree(self) -> list[tuple[NavItem, list[NavItem]]]:
+        """Return the whole menu as (top-level item, its sub-items), in order (for templates)."""
+        items = list(db.session.scalars(select(NavItem).order_by(NavItem.position, NavItem.id)))
+        top = {item.id: (item, []) for item in items if item.parent_id is None}
+        for item in items:
+            if item.parent_id is not None and item.parent_id in top:
+                top[item.parent_id][1].append(item)
+            elif item.parent_id is not None:
+                # A sub-item under a sub-item (never made here): shown at the top level.
+                top[item.id] = (item, [])
+        return list(top.values())
+
+    @expose("/order/", methods=("POST",))
+    def order_view(self):
+        """Save the whole menu's order and nesting at once (the drag-and-drop panel).
+
+        The form's `order` is a JSON list of {"id", "parent"} in menu order, naming every item
+        once; anything else (an item added or deleted meanwhile, a sub-item with sub-items)
+        is refused with a message and changes nothing.
+        """
+        try:
+            changed = apply_order(db.session, parse_order(request.form.get("order")))
+        except OrderRefused as refusal:
+            db.session.rollback()
+            flash(str(refusal), "error")
+            return self.index_view(), 409
+        for item in changed:
+            audit.record("move", item, f"position: {item.position}, under: {item.parent_id}")
+        db.session.commit()
+        flash(_("The menu order was saved."), "success")
+        return redirect(self.get_url(".index_view"))
+
     # --- Move up / Move down -------------------------------------------------------------
 
     def _move(self, ids, offset: int) -> int:
-        """Move the selected items one place up (-1) or down (+1); return how many moved."""
+        """Move the selected items one place up (-1) or down (+1); return how many moved.
+
+        Items move among their siblings: a top-level item takes its sub-items along, a
+        sub-item stays in its submenu.
+        """
         wanted = {parse_id(ident) for ident in ids}
-        items = list(db.session.scalars(select(NavItem).order_by(NavItem.position, NavItem.id)))
-        if not wanted or not wanted <= {item.id for item in items}:
+        tree = self.menu_tree()
+        known = {item.id for item, children in tree} | {
+            child.id for item, children in tree for child in children
+        }
+        if not wanted or not wanted <= known:
             abort(404)
-        order = list(items)
-        indexes = range(len(order)) if offset < 0 else range(len(order) - 1, -1, -1)
-        moved = 0
-        for index in indexes:
-            item = order[index]
-            other = index + offset
-            # A selected block moves together; the first item cannot go further up.
-            if item.id in wanted and 0 <= other < len(order) and order[other].id not in wanted:
-                order[index], order[other] = order[other], item
-                moved += 1
+        top = [item for item, children in tree]
+        moved = shift(top, wanted, offset)
+        for _item, children in tree:
+            moved += shift(children, wanted, offset)
+        children_of = {item.id: children for item, children in tree}
+        order = [entry for item in top for entry in (item, *children_of[item.id])]
         for number, item in enumerate(order, start=1):
             position = min(number * STEP, MAX_POSITION)
             if item.position != position:

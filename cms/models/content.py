@@ -255,8 +255,19 @@ class NavItem(db.Model):
         ForeignKey("post.id", ondelete="CASCADE"), index=True
     )
     url: Mapped[str] = mapped_column(String(500), default="")
+    # One level of nesting: a top-level item's sub-items. Deleting the parent keeps its
+    # sub-items, at the top level where they stood (never hidden with nothing pointing at them).
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("nav_item.id", ondelete="SET NULL"), index=True
+    )
 
     page: Mapped[Post | None] = relationship()
+    parent: Mapped["NavItem | None"] = relationship(
+        remote_side=[id], back_populates="children", passive_deletes=True
+    )
+    children: Mapped[list["NavItem"]] = relationship(
+        back_populates="parent", passive_deletes=True, order_by="NavItem.position"
+    )
 
     def __str__(self) -> str:
         return self.label
