@@ -23,6 +23,7 @@ from cms.admin.base import (
     return_url_target,
     when_column,
 )
+from cms.admin.post_actions import replace_flashes
 from cms.admin.post_forms import STATE_LABELS
 from cms.extensions import db
 from cms.models import File, PostKind, PostStatus
@@ -153,7 +154,9 @@ class RenameForm(BaseForm):
         if field.process_errors or self.focal_x.process_errors:
             return
         if (self.focal_x.data is None) != (field.data is None):
-            raise ValidationError(_("Give both focal point values, or leave both empty."))
+            raise ValidationError(
+                _("Set both focal point values, or clear both (crops then keep the middle).")
+            )
 
 
 # Files the post editor's picker lists at most (newest first; a search finds the others).
@@ -425,7 +428,17 @@ class FileView(SecuredModelView):
         response = super().edit_view()
         if request.method == "POST" and isinstance(response, str):
             return response, 400
+        if request.method == "POST":
+            # "Record was successfully saved." in plain words.
+            replace_flashes(_("The file was saved."))
         return response
+
+    def render(self, template, **kwargs):
+        """Draw a page; a refused edit says so in plain words, not "Failed to save record."."""
+        if template == self.edit_template and request.method == "POST":
+            replace_flashes(None)
+            flash(_("Nothing was saved: please correct the fields marked below."), "error")
+        return super().render(template, **kwargs)
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):

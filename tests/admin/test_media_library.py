@@ -103,7 +103,7 @@ def test_editor_sets_alt_text_decorative_and_focal_point(browser, login_as):
         ("-0.1", "0.5", "Enter a number from 0 to 1"),
         ("middle", "0.5", "Enter a number from 0 to 1"),
         ("nan", "0.5", "Enter a number from 0 to 1"),
-        ("0.5", "", "Give both focal point values"),
+        ("0.5", "", "Set both focal point values, or clear both"),
     ],
 )
 def test_bad_focal_points_are_refused_with_a_message(browser, login_as, focal_x, focal_y, message):
