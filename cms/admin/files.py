@@ -16,6 +16,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from cms.admin import file_grid
 from cms.admin.base import (
     MAX_SEARCH_LENGTH,
     SecuredModelView,
@@ -329,6 +330,7 @@ class FileView(SecuredModelView):
         "preview", "original_name", "snippet", "address", "alt", "focal_point", "used_by",
         "content_type", "size", "dimensions", "sha256", "uploader", "created_at",
     )  # fmt: skip
+    list_template = "admin/files/list.html"
     edit_template = "admin/files/edit.html"
     create_template = "admin/files/create.html"
     column_labels = {
@@ -403,6 +405,28 @@ class FileView(SecuredModelView):
     def usage_list(self, record: File) -> Markup:
         """Return the posts and pages that show a file, as links (for templates)."""
         return usage_list(record)
+
+    # --- Grid or table (for templates) ---------------------------------------------------
+
+    def layout(self) -> str:
+        """Return the list's layout this request asks for ("grid" or "table")."""
+        return file_grid.chosen_layout()
+
+    def layout_url(self, layout: str) -> str:
+        """Return the list's address in another layout."""
+        return file_grid.layout_url(request.endpoint, layout)
+
+    def card(self, record: File) -> file_grid.Card:
+        """Return what a file's card in the grid shows."""
+        return file_grid.card(self, record)
+
+    def card_select(self, record: File) -> Markup:
+        """Return the labelled checkbox that selects a file for a bulk action."""
+        return file_grid.select_box(record)
+
+    def card_size(self, record: File) -> str:
+        """Return a file's size for its card."""
+        return human_size(record.size)
 
     # --- Upload, rename, delete --------------------------------------------------------
 
