@@ -24,6 +24,7 @@ from cms.admin.base import (
     return_url_target,
     when_column,
 )
+from cms.admin.file_describe import DescribeMixin
 from cms.admin.post_actions import replace_flashes
 from cms.admin.post_forms import STATE_LABELS
 from cms.extensions import db
@@ -317,7 +318,7 @@ def snippet_box(view, context, model, name) -> Markup:
     ).format(markdown_snippet(model), _("Markdown to insert this file into a post"))
 
 
-class FileView(SecuredModelView):
+class FileView(DescribeMixin, SecuredModelView):
     """Uploaded files: upload, list, details with a Markdown snippet, rename and delete."""
 
     allowed_roles = STAFF
@@ -497,12 +498,16 @@ class FileView(SecuredModelView):
         )
 
     def _after_upload_url(self, report: UploadReport, return_url: str) -> str:
-        """Return where the form's buttons lead after an upload (list, another, or edit)."""
-        if "_add_another" in request.form:
-            return self.get_url(".create_view", url=return_url)
+        """Return where the form's buttons lead after an upload (list, another, or edit).
+
+        New images without alt text are described first, on the way to where the button leads.
+        """
         if "_continue_editing" in request.form and len(report.stored) == 1:
             return self.get_url(".edit_view", id=report.stored[0].id, url=return_url)
-        return return_url
+        if "_add_another" in request.form:
+            return_url = self.get_url(".create_view", url=return_url)
+        undescribed = [record for record in report.stored if not record.has_alt]
+        return self.describe_url(undescribed, return_url) or return_url
 
     def _json_report(self, form, report: UploadReport | None):
         """Return the upload report as JSON (400 when nothing was stored)."""
@@ -513,7 +518,9 @@ class FileView(SecuredModelView):
             message = "; ".join(errors)
         else:
             message = report.summary()
+        undescribed = [record for record in report.stored if not record.has_alt]
         body = {
+            "describe": self.describe_url(undescribed, self.get_url(".index_view")),
             "uploaded": [self.file_json(record) for record in report.stored],
             "refused": [{"name": name, "reason": reason} for name, reason in report.refused],
             "message": message,

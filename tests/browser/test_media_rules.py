@@ -44,7 +44,8 @@ def upload_image(page: Page, name: str) -> str:
         "#upload", files=[{"name": name, "mimeType": "image/png", "buffer": png(320, 200)}]
     )
     save_form(page)
-    page.goto("/admin/files/")
+    # The table's name links open the details page (the grid's cards open the edit page).
+    page.goto("/admin/files/?layout=table")
     page.get_by_role("link", name=name, exact=True).first.click()
     # The link opens a signed address (no published post shows the file yet); its text is
     # the public address.
@@ -53,10 +54,9 @@ def upload_image(page: Page, name: str) -> str:
 
 
 def open_file_edit(page: Page, name: str) -> None:
-    """Open the edit page of a file from the Files list."""
+    """Open the edit page of a file from the Files list (its card in the grid)."""
     page.goto("/admin/files/")
     page.get_by_role("link", name=name, exact=True).first.click()
-    page.get_by_role("link", name="Edit", exact=True).click()
     page.wait_for_load_state()
 
 
@@ -121,12 +121,12 @@ def test_a_file_in_use_is_not_deleted(page, live_server):
     save_form(page)
 
     # The file's page lists the post, linked to its dashboard page.
-    page.goto("/admin/files/")
+    page.goto("/admin/files/?layout=table")
     page.get_by_role("link", name=image, exact=True).first.click()
     expect(page.get_by_role("link", name=title, exact=True)).to_be_visible()
 
     # Deleting it from the list is refused with the post named; the file stays.
-    page.goto("/admin/files/")
+    page.goto("/admin/files/?layout=table")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=image, exact=True))
     page.once("dialog", lambda dialog: dialog.accept())
     row.locator("button[data-cms-confirm]").click()

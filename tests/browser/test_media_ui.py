@@ -95,12 +95,20 @@ def test_several_files_through_the_form_and_by_dropping(page, live_server):
         ],
     )
     save_form(page)
-    expect(page).to_have_url(re.compile(r"/admin/files/$"))
+    # The new images are described before going on (the refused file is not asked about).
+    expect(page).to_have_url(re.compile(r"/admin/files/describe/\?ids="))
     message = page.locator(".cms-messages .alert")
     expect(message).to_contain_text(f"2 uploaded, 1 refused: fake-{token}.jpg — ")
     expect(message).to_contain_text("This type of file is not allowed")
+    expect(page.get_by_role("heading", name="Describe the new images")).to_be_visible()
+    page.get_by_label(f"Alt text for “quay-{token}.png”").fill("A quay in the rain")
+    page.get_by_label("Decorative: screen readers skip it").nth(1).check()
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page).to_have_url(re.compile(r"/admin/files/$"))
+    expect(page.locator(".cms-messages .alert-success")).to_contain_text("2 images described.")
     for name in (f"quay-{token}.png", f"pier-{token}.png"):
-        expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
+        expect(page.get_by_role("link", name=name)).to_be_visible()
+    expect(page.get_by_role("img", name="A quay in the rain")).to_be_visible()
     expect(page.get_by_role("link", name=f"fake-{token}.jpg")).to_have_count(0)
 
     # The drop zone: each dropped file is reported on its own, the good ones are stored.
@@ -124,7 +132,13 @@ def test_several_files_through_the_form_and_by_dropping(page, live_server):
         f"virus-{token}.jpg — This type of file is not allowed"
     )
     expect(page.locator("#cms-upload-results .cms-upload-ok a")).to_have_count(2)
-    page.locator("#cms-upload-done a").click()
+    # The next step is the alt text of the two new images; skipped here.
+    describe = page.get_by_role("link", name="Next: write the alt text of the new images")
+    expect(describe).to_be_focused()
+    describe.click()
+    expect(page.get_by_role("textbox")).to_have_count(2)
+    page.get_by_role("link", name="Skip for now").click()
+    expect(page).to_have_url(re.compile(r"/admin/files/$"))
     for name in (f"dune-{token}.png", f"cliff-{token}.png"):
         expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
     expect(page.get_by_role("link", name=f"virus-{token}.jpg")).to_have_count(0)

@@ -56,7 +56,11 @@
     var done = document.getElementById("cms-upload-done");
     var url = zone.getAttribute("data-upload-url");
     var maxBytes = parseInt(zone.getAttribute("data-max-bytes"), 10) || 16 * 1024 * 1024;
+    var describe = document.getElementById("cms-upload-describe");
+    var describeBase = describe ? describe.getAttribute("href") : "";
     var messages = [];
+    // The new images without alt text: the describe page asks for it before going on.
+    var undescribed = [];
     var busy = false;
     zone.hidden = false;
 
@@ -108,6 +112,9 @@
         .then(function (report) {
           report.uploaded.forEach(function (file) {
             addResult(file.name, zone.getAttribute("data-uploaded-message"), true, file.details);
+            if (file.is_image && !file.alt) {
+              undescribed.push(file.id);
+            }
           });
           report.refused.forEach(function (refusal) {
             addResult(refusal.name, refusal.reason, false, null);
@@ -130,6 +137,7 @@
       }
       busy = true;
       messages = [];
+      undescribed = [];
       results.replaceChildren();
       done.hidden = true;
       zone.setAttribute("aria-busy", "true");
@@ -151,6 +159,14 @@
           summary.textContent = "";
         }
         done.hidden = false;
+        if (describe) {
+          describe.hidden = !undescribed.length;
+          describe.href = describeBase + "?ids=" + undescribed.join(",") + "&url=" +
+            encodeURIComponent(describe.getAttribute("data-return-url"));
+          if (undescribed.length) {
+            describe.focus();
+          }
+        }
         zone.dispatchEvent(new CustomEvent("cms:uploaded", { bubbles: true }));
       });
     }
