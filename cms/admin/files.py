@@ -1,20 +1,17 @@
 """Files: uploads checked by content, listed with thumbnails; authors see only their own."""
 
-import math
 import re
-from dataclasses import dataclass, field
 
-from flask import abort, current_app, flash, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.form import BaseForm, FormOpts
+from flask_admin.form import FormOpts
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from markupsafe import Markup
-from wtforms import BooleanField, MultipleFileField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import ValidationError
 
 from cms.admin import file_grid
 from cms.admin.base import (
@@ -24,15 +21,29 @@ from cms.admin.base import (
     return_url_target,
     when_column,
 )
+from cms.admin.file_columns import (
+    IMAGE_FIELDS,
+    LIBRARY_LIMIT,
+    address_cell,
+    describe_alt,
+    file_url,
+    human_size,
+    in_use_message,
+    insert_snippet,
+    library_alt,
+    snippet_box,
+    thumbnail,
+    usage_list,
+    wants_json,
+)
 from cms.admin.file_describe import DescribeMixin
+from cms.admin.file_forms import RenameForm, UploadForm, UploadReport
 from cms.admin.post_actions import replace_flashes
-from cms.admin.post_forms import STATE_LABELS
 from cms.extensions import db
-from cms.models import File, PostKind, PostStatus
+from cms.models import File
 from cms.services import audit, media_access, rerender, usage
 from cms.services.dashboard import file_scope
 from cms.services.media import (
-    MAX_ALT_LENGTH,
     UploadRejected,
     clean_alt_text,
     clean_original_name,
@@ -42,280 +53,8 @@ from cms.services.media import (
 from cms.services.roles import (
     STAFF,
     can_change_file,
-    can_edit_post,
-    can_manage_content,
     can_see_file,
-    can_view_post,
 )
-
-
-class UploadForm(BaseForm):
-    """New uploads: one file or several, and optionally the name to show for a single one."""
-
-    upload = MultipleFileField(
-        _l("Files"),
-        [InputRequired()],
-        description=_l("Choose one or more files; each is checked and stored on its own."),
-    )
-    original_name = StringField(
-        _l("Display name"),
-        [Optional(), Length(max=255)],
-        description=_l("Leave empty to use the file's own name (used for a single file only)."),
-    )
-
-
-@dataclass
-class UploadReport:
-    """What became of the files of one upload request."""
-
-    stored: list[File] = field(default_factory=list)
-    # (file name, reason) of each file refused.
-    refused: list[tuple[str, str]] = field(default_factory=list)
-
-    def reasons(self) -> list[str]:
-        """Return one "name — reason" line per refused file."""
-        return [
-            _("%(name)s — %(reason)s", name=name, reason=reason) for name, reason in self.refused
-        ]
-
-    def summary(self) -> str:
-        """Return "3 uploaded, 1 refused: name — reason", or "3 files uploaded." if none was."""
-        if not self.refused:
-            return ngettext("%(num)d file uploaded.", "%(num)d files uploaded.", len(self.stored))
-        return _(
-            "%(uploaded)s, %(refused)s: %(details)s",
-            uploaded=ngettext("%(num)d uploaded", "%(num)d uploaded", len(self.stored)),
-            refused=ngettext("%(num)d refused", "%(num)d refused", len(self.refused)),
-            details="; ".join(self.reasons()),
-        )
-
-
-class FractionField(StringField):
-    """A share of an image's width or height: a number from 0 to 1, or a percentage."""
-
-    def process_formdata(self, valuelist):
-        """Read "0.25", "0,25", "25%" or "25 %" as 0.25; empty as None."""
-        self.data = None
-        text = (valuelist[0] if valuelist else "") or ""
-        text = text.strip().replace(" ", "").replace(",", ".")
-        if not text:
-            return
-        percent = text.endswith("%")
-        try:
-            value = float(text.rstrip("%"))
-        except ValueError:
-            value = math.nan
-        if percent:
-            value /= 100
-        if not math.isfinite(value) or not 0 <= value <= 1:
-            raise ValueError(
-                _("Enter a number from 0 to 1 (such as 0.25) or a percentage (such as 25%).")
-            )
-        self.data = value
-
-    def _value(self) -> str:
-        """Show the stored fraction as a percentage (what was typed, after an error)."""
-        if self.raw_data:
-            return self.raw_data[0]
-        if self.data is None:
-            return ""
-        return f"{format_decimal(self.data * 100, format='0.#')}%"
-
-
-class RenameForm(BaseForm):
-    """Changing a file: its display name; for images also alt text and focal point."""
-
-    original_name = StringField(_l("Display name"), [InputRequired(), Length(max=255)])
-    alt_text = TextAreaField(
-        _l("Alt text"),
-        [Optional(), Length(max=MAX_ALT_LENGTH)],
-        description=_l(
-            "What the image shows, in a sentence, for people who cannot see it. Every image in "
-            "a published post needs this, or must be marked as decorative."
-        ),
-        render_kw={"rows": 2},
-    )
-    decorative = BooleanField(
-        _l("Decorative image"),
-        description=_l("Adds nothing to the text around it: screen readers skip it."),
-    )
-    focal_x = FractionField(
-        _l("Focal point, across"),
-        description=_l(
-            "Where the subject is, from the left edge: 0 to 1 or a percentage (50% is the "
-            "middle). Crops keep it in view. Leave both empty for the middle."
-        ),
-    )
-    focal_y = FractionField(
-        _l("Focal point, down"),
-        description=_l("Where the subject is, from the top edge: 0 to 1 or a percentage."),
-    )
-
-    def validate_focal_y(self, field) -> None:
-        """Take the focal point as a pair: both values or neither."""
-        if field.process_errors or self.focal_x.process_errors:
-            return
-        if (self.focal_x.data is None) != (field.data is None):
-            raise ValidationError(
-                _("Set both focal point values, or clear both (crops then keep the middle).")
-            )
-
-
-# Files the post editor's picker lists at most (newest first; a search finds the others).
-LIBRARY_LIMIT = 48
-
-# Fields of the edit form that only images have.
-IMAGE_FIELDS = ("alt_text", "decorative", "focal_x", "focal_y")
-
-
-def file_url(record: File) -> str:
-    """Return the public address of a stored file."""
-    return url_for("public.upload", name=record.stored_name)
-
-
-def markdown_snippet(record: File) -> str:
-    """Return the Markdown that shows the file in a post (an image, or a link)."""
-    # Brackets and backslashes in the name would end the link text early.
-    label = "".join("\\" + ch if ch in "[]\\" else ch for ch in record.original_name)
-    prefix = "!" if record.is_image else ""
-    return f"{prefix}[{label}]({file_url(record)})"
-
-
-def describe_alt(view, context, model, name) -> str:
-    """Return the image's alt text for the details page, or what stands in its place."""
-    if not model.is_image:
-        return ""
-    if model.decorative:
-        return _("Decorative (screen readers skip it)")
-    return model.alt_text.strip() or _("Missing: add it before the image is published.")
-
-
-def post_link(post) -> str | None:
-    """Return the dashboard address of a post or page for this person; None if not theirs."""
-    if post.status == PostStatus.TRASHED:
-        return (
-            url_for("trash.details_view", id=post.id) if can_manage_content(current_user) else None
-        )
-    if not can_view_post(current_user, post):
-        return None
-    view = "pages" if post.kind == PostKind.PAGE else "posts"
-    action = "edit_view" if can_edit_post(current_user, post) else "details_view"
-    return url_for(f"{view}.{action}", id=post.id)
-
-
-def usage_list(record: File) -> Markup:
-    """Return the posts and pages that show a file, as links (for the details and edit pages)."""
-    posts = usage.users_of(record)
-    if not posts:
-        return Markup('<p class="cms-file-usage-none">{}</p>').format(
-            _("Not used in any post or page.")
-        )
-    items, hidden = [], 0
-    for post in posts:
-        link = post_link(post)
-        if link is None:
-            hidden += 1
-            continue
-        kind = _("Page") if post.kind == PostKind.PAGE else _("Post")
-        items.append(
-            Markup('<li><a href="{}">{}</a> <span class="text-muted">({}, {})</span></li>').format(
-                link, post.title, kind, STATE_LABELS[post.state]
-            )
-        )
-    if hidden:
-        items.append(
-            Markup("<li>{}</li>").format(
-                ngettext(
-                    "%(num)d more item you cannot open",
-                    "%(num)d more items you cannot open",
-                    hidden,
-                )
-            )
-        )
-    return Markup('<ul class="cms-file-usage">{}</ul>').format(Markup("").join(items))
-
-
-def in_use_message(blocked: dict) -> str:
-    """Return the refusal shown when files that posts or pages still show were to be deleted."""
-    parts = []
-    for record, posts in blocked.items():
-        shown = [f"“{post.title}”" for post in posts if post_link(post) is not None]
-        hidden = len(posts) - len(shown)
-        if hidden:
-            shown.append(
-                ngettext(
-                    "%(num)d more item you cannot open",
-                    "%(num)d more items you cannot open",
-                    hidden,
-                )
-            )
-        parts.append(
-            _("“%(name)s” is used by %(posts)s", name=record.original_name, posts=", ".join(shown))
-        )
-    return ngettext(
-        "Nothing was deleted: %(uses)s. Take the file out of these posts and pages first.",
-        "Nothing was deleted: %(uses)s. Take the files out of these posts and pages first.",
-        len(blocked),
-        uses="; ".join(parts),
-    )
-
-
-def library_alt(record: File) -> str:
-    """Return the alt text the library gives an image ("" when decorative or undescribed)."""
-    if not record.is_image or record.decorative:
-        return ""
-    return " ".join((record.alt_text or "").split())
-
-
-def insert_snippet(record: File) -> str:
-    """Return the Markdown the post editor inserts: an image with the library's alt text.
-
-    An image without alt text gets empty brackets, so that the library's alt text, once
-    written, is used when the post is next saved; documents get a link with their name.
-    """
-    if not record.is_image:
-        return markdown_snippet(record)
-    alt = "".join("\\" + ch if ch in "[]\\" else ch for ch in library_alt(record))
-    return f"![{alt}]({file_url(record)})"
-
-
-def wants_json() -> bool:
-    """Return whether the request asks for JSON rather than a page."""
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
-
-
-def human_size(size: int) -> str:
-    """Return a byte count as B, KB or MB in the reader's number format."""
-    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
-        if size >= factor:
-            return f"{format_decimal(size / factor, format='#,##0.#')} {unit}"
-    return f"{format_decimal(size)} B"
-
-
-def thumbnail(view, context, model, name) -> Markup:
-    """Return the thumbnail of an image (a signed address), or a file icon for documents."""
-    if model.thumbnail_name:
-        return Markup('<img class="cms-thumb" src="{}" alt="" loading="lazy">').format(
-            media_access.dashboard_url(model.thumbnail_name)
-        )
-    return Markup('<span class="fa fa-file-o cms-file-icon" aria-hidden="true"></span>')
-
-
-def address_cell(view, context, model, name) -> Markup:
-    """Return the file's public address, linked through a signed one that opens it now."""
-    return Markup('<a href="{}">{}</a><br><small class="text-muted">{}</small>').format(
-        media_access.dashboard_url(model.stored_name),
-        file_url(model),
-        _("Readers can open this address while a published post or page shows the file."),
-    )
-
-
-def snippet_box(view, context, model, name) -> Markup:
-    """Return the Markdown snippet in a read-only field that is easy to select and copy."""
-    return Markup(
-        '<input type="text" class="form-control cms-snippet" readonly value="{}" aria-label="{}">'
-    ).format(markdown_snippet(model), _("Markdown to insert this file into a post"))
 
 
 class FileView(DescribeMixin, SecuredModelView):
