@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cms.extensions import db
-from cms.models import PostKind, utcnow
+from cms.models import NavItem, PostKind, utcnow
 from cms.services.media import store_upload
 from tests.factories import image_bytes, make_post, make_tag, make_user
 
@@ -52,6 +52,10 @@ def test_public_pages_are_valid_html(app, client, ctx, tmp_path):
         published_at=start, social_image=image,
     )  # fmt: skip
     page = make_post(author, title="About", body="About us.", kind=PostKind.PAGE)
+    # A menu item with a submenu (the header's nested list).
+    about = NavItem(label="About", page=page, position=10)
+    db.session.add_all([about, NavItem(label="Archive", url="/archive", position=20, parent=about)])
+    db.session.commit()
     month = post.published_at
     urls = {
         "home": "/",
