@@ -60,6 +60,7 @@ def test_focal_point_by_click_and_by_keyboard(page, live_server):
     # Right after the upload: the alt text.
     page.get_by_label(f"Alt text for “{name}”").fill("Boats in a harbour")
     assert serious_violations(page) == []
+    shot(page, "describe")
     page.get_by_role("button", name="Save and continue").click()
 
     # The grid: the card shows the thumbnail with its alt text and opens the edit page.
