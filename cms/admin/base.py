@@ -124,7 +124,7 @@ class ProtectedMixin:
             # Only a GET is sent on to the setup page; a POST changes nothing.
             if request.method not in ("GET", "HEAD"):
                 abort(403)
-            flash(_("Please set up two-factor authentication to use the dashboard."), "error")
+            # The setup page says why itself (a flash here showed the warning twice).
             return redirect(url_for_security("two_factor_setup"))
         abort(403)
 
