@@ -134,6 +134,9 @@ class SecuredModelView(ProtectedMixin, ModelView):
 
     # Flask-Admin's list has unlabelled row checkboxes; ours labels them for screen readers.
     list_template = "admin/cms_list.html"
+    # Flask-Admin's forms with an action (its own are action="", invalid HTML).
+    create_template = "admin/model/cms_create.html"
+    edit_template = "admin/model/cms_edit.html"
     page_size = 20
     can_set_page_size = True
     can_view_details = True

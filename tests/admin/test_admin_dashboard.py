@@ -9,7 +9,8 @@ from cms.models import PostStatus, utcnow
 from cms.services.dashboard import month_starts, published_per_month
 from cms.services.media import store_upload
 from tests.admin.admin_helpers import text
-from tests.factories import image_bytes, make_post, make_user
+from tests.factories import PASSWORD, image_bytes, make_post, make_user
+from tests.helpers import Browser
 
 
 def count_on(page: str, key: str) -> int:
@@ -166,3 +167,27 @@ def test_every_dashboard_asset_is_served_by_the_app(browser, login_as):
             response = browser.get(asset)
             response.close()
             assert response.status_code == 200, (url, asset)
+
+
+def test_dashboard_and_account_pages_carry_the_icons(browser, login_as):
+    login_as("editor")
+    for url in ("/admin/", "/admin/posts/", "/account/settings", "/account/tf-setup"):
+        page = text(browser.get(url))
+        assert '<link rel="icon" href="/static/favicon.ico" type="image/x-icon">' in page, url
+        touch = '<link rel="apple-touch-icon" href="/static/apple-touch-icon.png" sizes="180x180">'
+        assert touch in page, url
+    for url in ("/static/favicon.ico", "/favicon.ico", "/static/apple-touch-icon.png"):
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        response.close()
+
+
+def test_the_icons_follow_the_settings(variant):
+    custom = variant(FAVICON="brand/icon.svg", TOUCH_ICON="")
+    with custom.app_context():
+        make_user("icons@example.com", roles=("editor",))
+    browser = Browser(custom, custom.test_client())
+    browser.login("icons@example.com", PASSWORD)
+    page = text(browser.get("/admin/"))
+    assert '<link rel="icon" href="/static/brand/icon.svg" type="image/svg+xml">' in page
+    assert "apple-touch-icon" not in page
