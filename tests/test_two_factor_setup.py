@@ -147,3 +147,29 @@ def test_the_mandatory_warning_is_said_once(variant):
         assert page.count("two-factor authentication: set it up") == 1
         assert "Please set up two-factor" not in page
         assert 'value="disable"' not in page
+
+
+def test_setup_ends_on_the_dashboard_page_that_sent_there(variant):
+    strict = variant(TWO_FACTOR_REQUIRED_ROLES=["editor"])
+    with strict.app_context():
+        make_user("back2fa@example.com", roles=("editor",))
+        browser = Browser(strict, strict.test_client())
+        browser.login("back2fa@example.com", PASSWORD)
+        sent = browser.get("/admin/tags/?search=news")
+        assert sent.status_code == 302 and sent.location.endswith("/account/tf-setup")
+        set_up_authenticator(browser)
+        html = browser.get("/account/tf-done").get_data(as_text=True)
+        assert '<a class="button" href="/admin/tags/?search=news">' in html
+        # Only once: the page is forgotten after it was offered.
+        again = browser.get("/account/tf-done").get_data(as_text=True)
+        assert '<a class="button" href="/admin/">' in again
+
+
+@pytest.mark.parametrize("kept", ["//evil.example/admin/", "https://evil.example/admin/", "/x/"])
+def test_only_a_dashboard_path_is_offered_after_setup(ctx, browser, editor, kept):
+    browser.login(editor.email, PASSWORD)
+    set_up_authenticator(browser)
+    with browser.client.session_transaction() as session:
+        session["cms_page_before_two_factor"] = kept
+    html = browser.get("/account/tf-done").get_data(as_text=True)
+    assert '<a class="button" href="/admin/">' in html

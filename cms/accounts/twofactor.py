@@ -6,7 +6,12 @@ from flask_security import auth_required, current_user, url_for_security
 
 from cms.accounts import bp
 from cms.services.roles import is_staff
-from cms.services.twofactor import has_two_factor, recovery_codes_of, recovery_codes_text
+from cms.services.twofactor import (
+    has_two_factor,
+    page_before_setup,
+    recovery_codes_of,
+    recovery_codes_text,
+)
 
 # Showing recovery codes asks for the same fresh login as Flask-Security's own codes page.
 fresh_login = auth_required(
@@ -17,8 +22,10 @@ fresh_login = auth_required(
 
 
 def continue_url() -> str:
-    """Return where the person goes once two-factor is set up: the dashboard or their account."""
-    return url_for("admin.index") if is_staff(current_user) else url_for("accounts.home")
+    """Return where setup ends: the dashboard page left for it, the dashboard, or the account."""
+    if not is_staff(current_user):
+        return url_for("accounts.home")
+    return page_before_setup(url_for("admin.index"))
 
 
 @bp.get("/account/tf-done")

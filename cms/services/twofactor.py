@@ -1,6 +1,8 @@
 """Two-factor rules of the CMS: who must set it up before using the dashboard."""
 
-from flask import current_app
+from urllib.parse import urlsplit
+
+from flask import current_app, session
 
 from cms.services.roles import has_any_role
 
@@ -51,3 +53,21 @@ def recovery_codes_text(codes: list[str], site_name: str, email: str, heading: s
     """Return the recovery codes as the plain-text file people download and keep."""
     lines = [heading, f"{site_name} · {email}", "", *codes, ""]
     return "\n".join(lines)
+
+
+# The session key of the dashboard page someone wanted when they were sent to the setup.
+PAGE_BEFORE_SETUP = "cms_page_before_two_factor"
+
+
+def remember_page_before_setup(path: str) -> None:
+    """Keep the dashboard page someone was sent away from, to return there after setup."""
+    session[PAGE_BEFORE_SETUP] = path
+
+
+def page_before_setup(default: str) -> str:
+    """Return (once) the remembered dashboard page, or `default`; only paths under /admin."""
+    path = session.pop(PAGE_BEFORE_SETUP, None) or ""
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or "\\" in path or not parts.path.startswith("/admin/"):
+        return default
+    return path.removesuffix("?")
