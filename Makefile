@@ -19,18 +19,26 @@ help: ## List the targets
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall whenever the pinned dependencies change.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Two markers, reinstalled whenever the pinned dependencies change: .installed-run (what
+# running needs: `make run` answers sooner without playwright, moto, pip-audit...) and
+# .installed-test (the test extras on top). Installing the extras installs the runtime
+# dependencies too, so it touches both; a later `make run` then installs nothing.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e .
 	@touch $@
 
-translations: $(VENV)/.installed ## Compile the message catalogs (translations/*.po -> .mo)
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(VENV)/.installed-run $@
+
+translations: $(VENV)/.installed-run ## Compile the message catalogs (translations/*.po -> .mo)
 	$(BIN)/pybabel compile --use-fuzzy -d translations -D messages
 
 # No gunicorn control socket: every instance would share one path (~/.gunicorn), and a
 # second `make run` (another PORT or checkout) would take it over from the first.
-run: $(VENV)/.installed translations ## Install, migrate, create roles/demo/admin, serve on PORT
+run: $(VENV)/.installed-run translations ## Install, migrate, create roles/demo/admin, serve on PORT
 	$(FLASK) db upgrade
 	$(FLASK) cms bootstrap
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl+C stops it)"
@@ -52,7 +60,7 @@ browser: ## Install Debian's chromium for the browser tests when it is missing
 # The suite runs on TEST_WORKERS processes (one database each); the tests that measure time
 # or contention (marked `serial`) run afterwards, alone.
 TEST_WORKERS ?= 2
-test: $(VENV)/.installed translations browser ## Install and run the whole suite, browser tests included
+test: $(VENV)/.installed-test translations browser ## Install and run the whole suite, browser tests included
 	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "not serial"
 	$(BIN)/pytest -q -m serial
 
@@ -60,43 +68,43 @@ test-postgres: ## Run the suite against the local PostgreSQL server
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(MAKE) test
 
-bench: $(VENV)/.installed translations ## gunicorn + wrk beside a minimal Flask page, 2,000 and 100,000 posts (BENCH_SIZES, BENCH_SECONDS, BENCH_DATABASE_URL)
+bench: $(VENV)/.installed-test translations ## gunicorn + wrk beside a minimal Flask page, 2,000 and 100,000 posts (BENCH_SIZES, BENCH_SECONDS, BENCH_DATABASE_URL)
 	@command -v wrk >/dev/null || { \
 		echo "Installing Debian's wrk package for the benchmark"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m tests.benchmarks.http_pages
 
-bench-instructions: $(VENV)/.installed translations ## Instructions per request of each page (valgrind), 2,000 vs 100,000 posts: a measure that does not vary
+bench-instructions: $(VENV)/.installed-test translations ## Instructions per request of each page (valgrind), 2,000 vs 100,000 posts: a measure that does not vary
 	@command -v valgrind >/dev/null || { \
 		echo "Installing Debian's valgrind package for the benchmark"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq valgrind >/dev/null; }
 	$(BIN)/python -m tests.benchmarks.instructions
 
-profile: $(VENV)/.installed translations ## Profile uncached public pages in process (PROFILE_PAGES, PROFILE_POSTS)
+profile: $(VENV)/.installed-test translations ## Profile uncached public pages in process (PROFILE_PAGES, PROFILE_POSTS)
 	$(BIN)/python -m tests.benchmarks.profile_pages
 
-screenshots: $(VENV)/.installed translations browser ## Retake the README's screenshots (tests/browser/screenshots/)
+screenshots: $(VENV)/.installed-test translations browser ## Retake the README's screenshots (tests/browser/screenshots/)
 	$(BIN)/python -m tests.browser.readme_screenshots
 
-lint: $(VENV)/.installed ## Check style and common bugs (ruff)
+lint: $(VENV)/.installed-test ## Check style and common bugs (ruff)
 	$(BIN)/ruff check cms tests settings.py run.py
 	$(BIN)/ruff format --check cms tests settings.py run.py
 
-format: $(VENV)/.installed ## Format the code (ruff)
+format: $(VENV)/.installed-test ## Format the code (ruff)
 	$(BIN)/ruff check --fix cms tests settings.py run.py
 	$(BIN)/ruff format cms tests settings.py run.py
 
-check-migrations: $(VENV)/.installed ## Fail if the models and migrations differ
+check-migrations: $(VENV)/.installed-run ## Fail if the models and migrations differ
 	@tmp=$$(mktemp -d); \
 	DATABASE_URL=$${DATABASE_URL:-sqlite:///$$tmp/check.db} INSTANCE_PATH=$$tmp \
 		sh -c '$(FLASK) db upgrade >/dev/null && $(FLASK) db check'; \
 	status=$$?; rm -rf $$tmp; exit $$status
 
 # Needs the internet (PyPI's vulnerability data), so it is not part of CI.
-audit: $(VENV)/.installed ## Check the installed, pinned dependencies for known vulnerabilities
+audit: $(VENV)/.installed-test ## Check the installed, pinned dependencies for known vulnerabilities
 	$(BIN)/pip-audit --vulnerability-service pypi --strict --skip-editable --progress-spinner off
 
-translations-extract: $(VENV)/.installed ## Collect translatable strings into translations/messages.pot
+translations-extract: $(VENV)/.installed-run ## Collect translatable strings into translations/messages.pot
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file \
 		--project=cms -o translations/messages.pot .
 

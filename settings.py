@@ -235,7 +235,9 @@ SECURITY_TOTP_ISSUER = SITE_NAME
 # Key that encrypts TOTP secrets in the database ({"1": key}); generated into the instance
 # folder (mode 0600) when TOTP_SECRET is unset.
 SECURITY_TOTP_SECRETS = {"1": _env("TOTP_SECRET")} if _env("TOTP_SECRET") else None
-# One-time recovery codes for logging in without the phone.
+# After the code is confirmed: the setup's third step (save the recovery codes), then onwards.
+SECURITY_TWO_FACTOR_POST_SETUP_VIEW = "accounts.two_factor_done"
+# One-time recovery codes for logging in without the phone (the first ones are made at setup).
 SECURITY_MULTI_FACTOR_RECOVERY_CODES = True
 # How many recovery codes are generated at a time.
 SECURITY_MULTI_FACTOR_RECOVERY_CODES_N = 8

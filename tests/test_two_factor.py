@@ -79,7 +79,7 @@ def test_recovery_code_logs_in_once(ctx, browser, editor):
     set_up_authenticator(browser)
     page = browser.submit("/account/mf-recovery-codes", match="mf-recovery-codes")
     assert page.status_code == 200
-    codes = re.findall(r'<li class="fs-div">([^<]+)</li>', page.get_data(as_text=True))
+    codes = re.findall(r'<li class="fs-div"><code>([^<]+)</code></li>', page.get_data(as_text=True))
     assert len(codes) == 8
     # Stored encrypted: the database never holds a usable code.
     stored = browser.db_get(User, editor.id).mf_recovery_codes

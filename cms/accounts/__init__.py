@@ -1,7 +1,7 @@
-"""The account landing page and the language choice."""
+"""The account landing page, the language choice and the end of two-factor setup."""
 
 from flask import Blueprint
 
 bp = Blueprint("accounts", __name__)
 
-from cms.accounts import views  # noqa: E402,F401  (routes register on import)
+from cms.accounts import twofactor, views  # noqa: E402,F401  (routes register on import)

@@ -24,7 +24,7 @@ from cms.extensions import db
 from cms.services import audit
 from cms.services.return_urls import safe_return_path
 from cms.services.roles import has_any_role
-from cms.services.twofactor import needs_two_factor_setup
+from cms.services.twofactor import needs_two_factor_setup, remember_page_before_setup
 
 # Hostile list arguments stop here, before they reach SQL (PostgreSQL refuses a negative
 # OFFSET, and a 100 KB search becomes thousands of LIKE clauses).
@@ -124,7 +124,9 @@ class ProtectedMixin:
             # Only a GET is sent on to the setup page; a POST changes nothing.
             if request.method not in ("GET", "HEAD"):
                 abort(403)
-            flash(_("Please set up two-factor authentication to use the dashboard."), "error")
+            # The setup page says why itself (a flash here showed the warning twice); its
+            # last step leads back to this page.
+            remember_page_before_setup(request.full_path)
             return redirect(url_for_security("two_factor_setup"))
         abort(403)
 
@@ -134,6 +136,9 @@ class SecuredModelView(ProtectedMixin, ModelView):
 
     # Flask-Admin's list has unlabelled row checkboxes; ours labels them for screen readers.
     list_template = "admin/cms_list.html"
+    # Flask-Admin's forms with an action (its own are action="", invalid HTML).
+    create_template = "admin/model/cms_create.html"
+    edit_template = "admin/model/cms_edit.html"
     page_size = 20
     can_set_page_size = True
     can_view_details = True

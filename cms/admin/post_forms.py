@@ -94,6 +94,9 @@ class PostForm(BaseForm):
         query_factory=dashboard.staff_users,
         get_label=lambda user: f"{user.name} <{user.email}>",
         widget=Select2Widget(),
+        # One author is always selected, so the browser's "required" adds nothing; and on a
+        # select without an empty first option it is invalid HTML.
+        render_kw={"required": False},
     )
     meta_title = StringField(
         _l("Title for search engines"),

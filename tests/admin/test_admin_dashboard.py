@@ -9,7 +9,8 @@ from cms.models import PostStatus, utcnow
 from cms.services.dashboard import month_starts, published_per_month
 from cms.services.media import store_upload
 from tests.admin.admin_helpers import text
-from tests.factories import image_bytes, make_post, make_user
+from tests.factories import PASSWORD, image_bytes, make_post, make_user
+from tests.helpers import Browser
 
 
 def count_on(page: str, key: str) -> int:
@@ -113,14 +114,34 @@ def test_dashboard_refuses_readers_and_sends_visitors_to_login(browser, client, 
 def test_navbar_has_site_link_name_language_and_post_logout(browser, login_as):
     login_as("editor", display_name="Erin Editor")
     page = text(browser.get("/admin/posts/"))
-    assert '<a class="nav-link" href="/">' in page
+    # The site's name leads to the public site; no separate "View site" link.
+    assert '<a class="navbar-brand cms-brand" href="/"' in page
+    assert "View site" not in page
     assert "Erin Editor" in page
-    language = page.split('class="form-inline cms-language-form"', 1)[1].split("</form>", 1)[0]
+    language = page.split('class="cms-language-form"', 1)[1].split("</form>", 1)[0]
     assert 'action="/language"' in language and 'name="csrf_token"' in language
     assert 'name="next" value="/admin/posts/?"' in language
-    assert 'name="language"' in language and '<option value="de"' in language
-    logout = page.split('class="form-inline cms-logout-form"', 1)[1].split("</form>", 1)[0]
+    assert 'name="language" value="de"' in language
+    logout = page.split('class="cms-logout-form"', 1)[1].split("</form>", 1)[0]
     assert 'method="post" action="/account/logout"' in logout and 'name="csrf_token"' in logout
+
+
+def test_navbar_groups_content_and_people_by_role(browser, login_as):
+    login_as("editor")
+    page = text(browser.get("/admin/posts/"))
+    menu = page.split('class="navbar-nav mr-auto cms-main-nav"', 1)[1].split("</ul>", 1)[0]
+    # Content is one click away, the current view marked for screen readers.
+    for label in ("Dashboard", "Posts", "Pages", "Tags", "Navigation", "Files", "Trash"):
+        assert f">{label}</a>" in menu, label
+    assert 'href="/admin/posts/" aria-current="page">Posts</a>' in menu
+    # People (users, roles, audit log) is for admins only.
+    assert "People" not in menu and "/admin/users/" not in page
+    browser.logout()
+    login_as("admin")
+    menu = text(browser.get("/admin/")).split('cms-main-nav"', 1)[1].split("</ul>", 1)[0]
+    people = menu.split(">People</button>", 1)[1]
+    for label in ("Users", "Roles", "Audit log"):
+        assert f">{label}</a>" in people, label
 
 
 def test_language_switch_from_the_dashboard(browser, login_as):
@@ -130,8 +151,7 @@ def test_language_switch_from_the_dashboard(browser, login_as):
     assert response.status_code == 302 and urlsplit(response.location).path == "/admin/"
     page = text(browser.get("/admin/posts/"))
     assert "Liste" in page  # Flask-Admin's own German catalog
-    # Flask-Admin writes a bare <html>: lang.js sets the attribute from this.
-    assert 'src="/static/admin/lang.js" data-lang="de"' in page
+    assert '<html lang="de">' in page
 
 
 def test_every_dashboard_asset_is_served_by_the_app(browser, login_as):
@@ -147,3 +167,27 @@ def test_every_dashboard_asset_is_served_by_the_app(browser, login_as):
             response = browser.get(asset)
             response.close()
             assert response.status_code == 200, (url, asset)
+
+
+def test_dashboard_and_account_pages_carry_the_icons(browser, login_as):
+    login_as("editor")
+    for url in ("/admin/", "/admin/posts/", "/account/settings", "/account/tf-setup"):
+        page = text(browser.get(url))
+        assert '<link rel="icon" href="/static/favicon.ico" type="image/x-icon">' in page, url
+        touch = '<link rel="apple-touch-icon" href="/static/apple-touch-icon.png" sizes="180x180">'
+        assert touch in page, url
+    for url in ("/static/favicon.ico", "/favicon.ico", "/static/apple-touch-icon.png"):
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        response.close()
+
+
+def test_the_icons_follow_the_settings(variant):
+    custom = variant(FAVICON="brand/icon.svg", TOUCH_ICON="")
+    with custom.app_context():
+        make_user("icons@example.com", roles=("editor",))
+    browser = Browser(custom, custom.test_client())
+    browser.login("icons@example.com", PASSWORD)
+    page = text(browser.get("/admin/"))
+    assert '<link rel="icon" href="/static/brand/icon.svg" type="image/svg+xml">' in page
+    assert "apple-touch-icon" not in page

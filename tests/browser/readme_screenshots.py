@@ -2,8 +2,9 @@
 
 Starts the CMS on a fresh SQLite database, writes a post in the real editor as the admin and
 photographs the edit screen on a wide screen and on a phone; then fills the site with the
-theme's demo posts (featured images, bios) and photographs the readers' home page and a post,
-light and dark, as a reader without an account sees them.
+theme's demo posts (featured images, bios), photographs the dashboard's home and posts list,
+and the readers' home page and a post, light and dark, as a reader without an account sees
+them.
 """
 
 import tempfile
@@ -83,6 +84,12 @@ def main() -> None:
                 page.set_viewport_size({"width": 390, "height": 844})
                 page.screenshot(path=str(OUT / "edit-screen-phone.png"))
                 run_seed(server)
+                # The dashboard as an editor meets it: the home page and the posts list.
+                page.set_viewport_size({"width": 1440, "height": 900})
+                page.goto("/admin/")
+                page.screenshot(path=str(OUT / "dashboard-home.png"))
+                page.goto("/admin/posts/")
+                page.screenshot(path=str(OUT / "dashboard-posts.png"))
                 for scheme in ("light", "dark"):
                     reader = browser.new_page(
                         base_url=server.url,
