@@ -95,6 +95,15 @@ class Post(db.Model):
         Index("ix_post_listing", "kind", "status", "published_at", "id", "unpublish_at"),
         # The next time a published post goes away (caches are capped by it).
         Index("ix_post_kind_status_unpublish_at", "kind", "status", "unpublish_at"),
+        # The dashboard's lists, one index per offered sort and filter, the id as tie-breaker
+        # of keyset paging (0014): all, a status tab, an author, by title, by publication
+        # time, the trash.
+        Index("ix_post_kind_updated_at_id", "kind", "updated_at", "id"),
+        Index("ix_post_kind_status_updated_at_id", "kind", "status", "updated_at", "id"),
+        Index("ix_post_author_kind_updated_at_id", "author_id", "kind", "updated_at", "id"),
+        Index("ix_post_kind_title_id", "kind", "title", "id"),
+        Index("ix_post_kind_published_at_id", "kind", "published_at", "id"),
+        Index("ix_post_status_trashed_at_id", "status", "trashed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
