@@ -233,3 +233,21 @@ def test_tags_files_users_and_trash_lists_answer(browser, login_as):
         response = browser.get(url)
         assert response.status_code == 200, url
     assert "Gone" in text(browser.get("/admin/trash/?sort=0"))
+
+
+def test_search_uses_the_full_text_index_and_pages(browser, login_as):
+    editor = login_as("editor")
+    for number in range(23):
+        make_post(editor, title=f"Garden {number:02d}", body="Roses and tulips", status="draft")
+    make_post(editor, title="Kitchen", body="Knives and pans")
+    with statements() as seen:
+        first = browser.get(POSTS + "?search=tulip")
+    assert not any("LIKE" in statement.upper() for statement in seen)
+    pages = walk(browser, POSTS + "?search=tulip")
+    assert [len(page) for page in pages] == [20, 3]
+    assert "Kitchen" not in sum(pages, [])
+    assert "search=tulip" in link(first, "next")
+    assert titles(browser.get(POSTS + "?search=kni")) == ["Kitchen"]
+    # Nothing to search for: nothing found (and no error).
+    response = browser.get(POSTS + "?search=%21%21")
+    assert response.status_code == 200 and titles(response) == []
