@@ -104,6 +104,8 @@ class Post(db.Model):
         Index("ix_post_kind_title_id", "kind", "title", "id"),
         Index("ix_post_kind_published_at_id", "kind", "published_at", "id"),
         Index("ix_post_status_trashed_at_id", "status", "trashed_at", "id"),
+        # What waits for review, oldest first, posts and pages together (the dashboard home).
+        Index("ix_post_status_updated_at_id", "status", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

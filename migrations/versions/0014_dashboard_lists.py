@@ -29,6 +29,7 @@ INDEXES = {
         ('ix_post_kind_title_id', ['kind', 'title', 'id']),
         ('ix_post_kind_published_at_id', ['kind', 'published_at', 'id']),
         ('ix_post_status_trashed_at_id', ['status', 'trashed_at', 'id']),
+        ('ix_post_status_updated_at_id', ['status', 'updated_at', 'id']),
     ],
     'audit_event': [
         ('ix_audit_event_created_at_id', ['created_at', 'id']),
