@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, false
+from sqlalchemy import and_
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.validators import ValidationError
 
@@ -159,9 +159,7 @@ class PostView(
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Search through the full-text index (title, body, excerpt, tags, author), not LIKE."""
-        found = list_search.matching_ids(search)
-        condition = Post.id.in_(found) if found is not None else false()
-        return query.filter(condition), count_query, joins, count_joins
+        return query.filter(list_search.condition(search)), count_query, joins, count_joins
 
     def get_one(self, id):
         """Return the post for details, edit or delete; 404 if this person may not do that."""

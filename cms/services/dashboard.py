@@ -126,6 +126,9 @@ def scheduled_next(user, limit: int = 5, now: datetime | None = None) -> list[Po
         select(Post)
         .where(
             post_scope(user),
+            # Both kinds named: the listing index (kind, status, published_at) then holds
+            # just the posts still to come (without it SQLite reads every published post).
+            Post.kind.in_((PostKind.POST, PostKind.PAGE)),
             Post.status == PostStatus.PUBLISHED,
             Post.published_at > now,
         )

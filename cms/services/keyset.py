@@ -177,6 +177,9 @@ def read_page(query, key, id_column, name: str, desc: bool, cursor: Cursor | Non
         rows.reverse()
     page = Page(rows)
     if not rows:
+        if forward and cursor is not None:
+            # Past the end (a day before the first row, say): the way back is still there.
+            page.newer = encode(name, cursor.value, cursor.ident, False)
         return page
     first, last = rows[0], rows[-1]
     key_name = key.key

@@ -30,6 +30,9 @@ INDEXES = {
         ('ix_post_kind_published_at_id', ['kind', 'published_at', 'id']),
         ('ix_post_status_trashed_at_id', ['status', 'trashed_at', 'id']),
         ('ix_post_status_updated_at_id', ['status', 'updated_at', 'id']),
+        # Replaces ix_post_kind_status_unpublish_at, which it starts with.
+        ('ix_post_kind_status_unpublish_at_published_at',
+         ['kind', 'status', 'unpublish_at', 'published_at']),
     ],
     'audit_event': [
         ('ix_audit_event_created_at_id', ['created_at', 'id']),
@@ -94,6 +97,8 @@ def upgrade():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for name, columns in indexes:
                 batch_op.create_index(name, columns, unique=False)
+    with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.drop_index('ix_post_kind_status_unpublish_at')
     op.create_table(
         'post_count',
         sa.Column('kind', sa.String(length=10), nullable=False),
@@ -120,6 +125,10 @@ def downgrade():
         for name in ('post_count_update', 'post_count_delete', 'post_count_insert'):
             op.execute(f'DROP TRIGGER {name}')
     op.drop_table('post_count')
+    with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_post_kind_status_unpublish_at', ['kind', 'status', 'unpublish_at'], unique=False
+        )
     for table, indexes in INDEXES.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for name, _columns in indexes:

@@ -11,6 +11,7 @@ from sqlalchemy import event, insert
 
 from cms.extensions import db
 from cms.models import AuditEvent, Post, PostStatus
+from cms.services import list_search
 from cms.services.keyset import SALT
 from tests.admin.admin_helpers import text
 from tests.factories import make_post, make_user
@@ -251,3 +252,13 @@ def test_search_uses_the_full_text_index_and_pages(browser, login_as):
     # Nothing to search for: nothing found (and no error).
     response = browser.get(POSTS + "?search=%21%21")
     assert response.status_code == 200 and titles(response) == []
+
+
+def test_search_lists_the_newest_matches_only(browser, login_as, monkeypatch):
+    editor = login_as("editor")
+    monkeypatch.setattr(list_search, "LIST_SEARCH_CANDIDATES", 5)
+    for number in range(8):
+        make_post(editor, title=f"Orchid {number}", status="draft")
+    assert sorted(titles(browser.get(POSTS + "?search=orchid"))) == [
+        f"Orchid {number}" for number in range(3, 8)
+    ]

@@ -16,6 +16,7 @@ page and size, and whether each page at the largest size is under 150 ms p95 and
 """
 
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -249,6 +250,10 @@ def main() -> None:
             print(f"{database}, {size:,} posts:", flush=True)
             results[size] = run(database, size, folder)
         passed &= print_table(database, results, sizes)
+    if os.environ.get("BENCH_KEEP"):
+        print(f"databases kept in {folder}")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
     sys.exit(0 if passed else 1)
 
 
