@@ -342,6 +342,7 @@ class SecuredModelView(ProtectedMixin, ModelView):
         columns = self._export_columns
 
         def lines():
+            """Yield the CSV a batch of rows at a time."""
             out = io.StringIO()
             writer = csv.writer(out)
             writer.writerow([defuse_formula(str(label)) for _name, label in columns])

@@ -43,6 +43,7 @@ class Page:
 
 
 def _serializer() -> URLSafeSerializer:
+    """Return the signer of cursors (the app's secret key, a salt of its own)."""
     return URLSafeSerializer(current_app.secret_key, salt=SALT)
 
 
@@ -121,6 +122,7 @@ def _beyond(key, id_column, value, ident, descending: bool):
 
 
 def _ordered(query, key, id_column, descending: bool):
+    """Return the query ordered by the sort column, then the id, both the same way."""
     if descending:
         return query.order_by(key.desc(), id_column.desc())
     return query.order_by(key.asc(), id_column.asc())

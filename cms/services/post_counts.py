@@ -32,6 +32,7 @@ def stored_counts(kind: str, user) -> dict[str, int]:
 
 
 def _count(*conditions) -> int:
+    """Return how many posts meet the conditions."""
     return db.session.scalar(select(func.count()).select_from(Post).where(*conditions)) or 0
 
 
