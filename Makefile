@@ -9,7 +9,7 @@ FLASK   = $(BIN)/flask --app run
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test browser bench bench-instructions profile screenshots test-postgres lint format check-migrations audit translations assets \
+.PHONY: help run serve test browser bench bench-dashboard bench-instructions profile screenshots test-postgres lint format check-migrations audit translations assets \
         assets-check translations-extract translations-update clean
 
 help: ## List the targets
@@ -73,6 +73,9 @@ bench: $(VENV)/.installed-test translations ## gunicorn + wrk beside a minimal F
 		echo "Installing Debian's wrk package for the benchmark"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m tests.benchmarks.http_pages
+
+bench-dashboard: $(VENV)/.installed-test translations ## Server time of the dashboard's lists, history and home at 2,000 and 100,000 posts (BENCH_SIZES, BENCH_REQUESTS, BENCH_DATABASES, BENCH_DATABASE_URL)
+	$(BIN)/python -m tests.benchmarks.dashboard_pages
 
 bench-instructions: $(VENV)/.installed-test translations ## Instructions per request of each page (valgrind), 2,000 vs 100,000 posts: a measure that does not vary
 	@command -v valgrind >/dev/null || { \

@@ -16,7 +16,7 @@ TABLES = {
     "file_usage", "autosave_slot",
     "alembic_version", "audit_event", "file", "post", "post_tags", "role", "roles_users", "tag",
     "user",
-    "search_document",
+    "search_document", "post_count",
 }  # fmt: skip
 
 

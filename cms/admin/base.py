@@ -3,11 +3,13 @@
 import csv
 import io
 import re
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import flask_admin.actions
 import flask_admin.helpers
 import flask_admin.model.base
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_admin import AdminIndexView
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
@@ -17,11 +19,12 @@ from flask_babel import gettext as _
 from flask_security import current_user, url_for_security
 from flask_security.utils import get_request_attr
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import selectinload
 from werkzeug.utils import secure_filename
 
 from cms.admin.rescue import rescue_unsent_form
 from cms.extensions import db
-from cms.services import audit
+from cms.services import audit, keyset
 from cms.services.return_urls import safe_return_path
 from cms.services.roles import has_any_role
 from cms.services.twofactor import needs_two_factor_setup, remember_page_before_setup
@@ -31,6 +34,10 @@ from cms.services.twofactor import needs_two_factor_setup, remember_page_before_
 MAX_PAGE = 100_000
 MAX_SEARCH_LENGTH = 200
 ROW_ID = re.compile(r"^[1-9][0-9]{0,8}$")
+# The list arguments of keyset paging (cms.services.keyset); Flask-Admin's `page` is not read.
+PAGING_ARGS = ("after", "before", "day", "page")
+# Exported rows read from the database at a time (the CSV is sent while it is read).
+EXPORT_BATCH = 500
 # Spreadsheets run cells starting with these as formulas (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -131,6 +138,40 @@ class ProtectedMixin:
         abort(403)
 
 
+@dataclass
+class Pager:
+    """The paging links of a list page: newer/older (or previous/next) and the date jump."""
+
+    newer_url: str | None
+    older_url: str | None
+    # Time-sorted lists: "Newer"/"Older" and a date to jump to; others: "Previous"/"Next".
+    by_time: bool
+    # Whether the shown order runs from new to old (or from Z to A).
+    descending: bool
+    day: str
+    # The current list arguments but the paging ones, for the date form's hidden fields.
+    kept_args: list
+
+
+def list_url(**changes) -> str:
+    """Return this list's address with the paging arguments replaced by `changes`."""
+    args = {
+        name: values
+        for name, values in request.args.lists()
+        if name not in PAGING_ARGS and name not in changes
+    }
+    args.update({name: value for name, value in changes.items() if value is not None})
+    return url_for(request.endpoint, **args)
+
+
+def parse_day(raw: str | None) -> date | None:
+    """Return the day a "jump to a date" field names (YYYY-MM-DD), None for anything else."""
+    try:
+        return date.fromisoformat(raw) if raw and len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
 class SecuredModelView(ProtectedMixin, ModelView):
     """A ModelView with role checks, sensible paging and no inline list editing."""
 
@@ -142,6 +183,8 @@ class SecuredModelView(ProtectedMixin, ModelView):
     page_size = 20
     can_set_page_size = True
     can_view_details = True
+    # No count of the whole table per request: lists page by keyset (see get_list).
+    simple_list_pager = True
     # Inline list editing would bypass the field rules written in each form.
     column_editable_list = ()
     # Exports are off unless a view lists its own safe columns.
@@ -155,6 +198,76 @@ class SecuredModelView(ProtectedMixin, ModelView):
         if args.search and len(args.search) > MAX_SEARCH_LENGTH:
             args.search = args.search[:MAX_SEARCH_LENGTH]
         return args
+
+    # --- Keyset paging -------------------------------------------------------------------------
+
+    def list_sort(self, sort_column, sort_desc) -> tuple[str, object, bool]:
+        """Return the sort to page by: (name, column, descending).
+
+        An offered column of this view's own table; anything else (a column of a joined
+        table, nothing) is the view's default sort.
+        """
+        chosen = self._sortable_columns.get(sort_column) if sort_column else None
+        if chosen is not None and getattr(chosen, "class_", None) is self.model:
+            return sort_column, chosen, bool(sort_desc)
+        default = self.column_default_sort or "id"
+        if isinstance(default, list):
+            default = default[0]
+        name, desc = default if isinstance(default, tuple) else (default, False)
+        return name, getattr(self.model, name), bool(desc)
+
+    def list_cursor(self, name: str, key, desc: bool):
+        """Return where the requested page starts: a cursor, a day to jump to, or the top."""
+        column = keyset.column_of(key)
+        for arg in ("after", "before"):
+            cursor = keyset.decode(request.args.get(arg), name, column)
+            if cursor is not None and cursor.forward == (arg == "after"):
+                return cursor
+        day = parse_day(request.args.get("day"))
+        if day is not None and keyset.python_type(column) is datetime:
+            return keyset.from_date(day, desc)
+        return None
+
+    def list_options(self, query):
+        """Load the related rows the list shows for the page's rows only (one query each)."""
+        for relation in self._auto_joins:
+            query = query.options(selectinload(relation))
+        return query
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """Return one page of rows from the cursor in the request, never counting the table.
+
+        With execute=False (the CSV export) the whole ordered query is returned instead.
+        """
+        query = self.get_query()
+        joins: dict = {}
+        if self._search_supported and search:
+            query, _count, joins, _joins = self._apply_search(query, None, joins, {}, search)
+        if filters and self._filters:
+            query, _count, joins, _joins = self._apply_filters(query, None, joins, {}, filters)
+        query = self.list_options(query)
+        name, key, desc = self.list_sort(sort_column, sort_desc)
+        if not execute:
+            order = (key.desc(), self.model.id.desc()) if desc else (key, self.model.id)
+            return None, query.order_by(*order).limit(page_size)
+        size = page_size or self.page_size
+        cursor = self.list_cursor(name, key, desc)
+        found = keyset.read_page(query, key, self.model.id, name, desc, cursor, size)
+        by_time = keyset.python_type(keyset.column_of(key)) is datetime
+        self._template_args["cms_pager"] = Pager(
+            newer_url=list_url(before=found.newer) if found.newer else None,
+            older_url=list_url(after=found.older) if found.older else None,
+            by_time=by_time,
+            descending=desc,
+            day=(parse_day(request.args.get("day")) or "") and request.args["day"],
+            kept_args=[
+                (arg, value)
+                for arg, values in request.args.lists()
+                if arg not in PAGING_ARGS
+                for value in values
+            ],
+        )
+        return None, found.rows
 
     def handle_action(self, return_view=None):
         """Refuse unknown (400) or forbidden (403) bulk actions instead of ignoring them."""
@@ -213,18 +326,45 @@ class SecuredModelView(ProtectedMixin, ModelView):
 
     # --- Export ------------------------------------------------------------------------------
 
+    def _export_data(self):
+        """Return (None, the ordered query of the rows to export): read while it is sent."""
+        view_args = self._get_list_extra_args()
+        found = self._get_column_by_idx(view_args.sort)
+        _count, query = self.get_list(
+            0,
+            found[0] if found is not None else None,
+            view_args.sort_desc,
+            view_args.search,
+            view_args.filters,
+            execute=False,
+            page_size=self.export_max_rows,
+        )
+        return None, query
+
     def _export_csv(self, return_url):
-        """Return the CSV built in memory, so every row is read while the request is open."""
-        _count, rows = self._export_data()
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([defuse_formula(str(label)) for _name, label in self._export_columns])
-        for row in rows:
-            writer.writerow([self.get_export_value(row, name) for name, _ in self._export_columns])
+        """Return the CSV as a stream: rows are read in batches while they are sent."""
+        _count, query = self._export_data()
+        columns = self._export_columns
+
+        def lines():
+            """Yield the CSV a batch of rows at a time."""
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow([defuse_formula(str(label)) for _name, label in columns])
+            for number, row in enumerate(query.yield_per(EXPORT_BATCH), start=1):
+                writer.writerow([self.get_export_value(row, name) for name, _ in columns])
+                if number % EXPORT_BATCH == 0:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+            yield out.getvalue()
+
         filename = secure_filename(self.get_export_name("csv"))
         disposition = f"attachment; filename={filename}"
         return Response(
-            out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": disposition}
+            stream_with_context(lines()),
+            mimetype="text/csv",
+            headers={"Content-Disposition": disposition},
         )
 
     def get_export_value(self, model, name):

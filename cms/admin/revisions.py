@@ -156,22 +156,24 @@ class RevisionsMixin:
     def _revisions_render_history(self, post, conflict: str = "", status: int = 200):
         """Return the history page (one page of 50), with a refusal message when given."""
         total = revisions.count(post)
-        pages = max(1, math.ceil(total / self.history_page_size))
+        newest = db.session.scalar(
+            select(func.max(Revision.number)).where(Revision.post_id == post.id)
+        )
+        # Revisions are numbered 1, 2, 3... per post and never deleted one by one: page n
+        # starts at a number, found in the (post_id, number) index without OFFSET.
+        pages = max(1, math.ceil((newest or 0) / self.history_page_size))
         page = parse_number(request.args.get("page")) or 1
         if page > pages:
             abort(404)
+        top = (newest or 0) - (page - 1) * self.history_page_size
         rows = list(
             db.session.scalars(
                 select(Revision)
-                .where(Revision.post_id == post.id)
+                .where(Revision.post_id == post.id, Revision.number <= top)
                 .options(*(defer(column) for column in HEAVY_COLUMNS))
                 .order_by(Revision.number.desc())
-                .offset((page - 1) * self.history_page_size)
                 .limit(self.history_page_size)
             )
-        )
-        newest = db.session.scalar(
-            select(func.max(Revision.number)).where(Revision.post_id == post.id)
         )
         html = self.render(
             self.history_template,

@@ -17,6 +17,7 @@ from cms.models.content import (
     Tag,
     post_tags,
 )
+from cms.models.counts import PostCount
 from cms.models.media import File, FileUsage
 from cms.models.search import SearchDocument
 from cms.models.submissions import FormSubmission
@@ -32,6 +33,7 @@ __all__ = [
     "FormSubmission",
     "NavItem",
     "Post",
+    "PostCount",
     "PostKind",
     "PostState",
     "PostStatus",

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, event
+from sqlalchemy import ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cms.extensions import db
@@ -18,6 +18,14 @@ class AuditEvent(db.Model):
     """One recorded action: a dashboard write, a bulk action, an upload or an account event."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # The dashboard's list, newest first, whole or filtered by person, action or object
+        # type, paged by keyset (0014).
+        Index("ix_audit_event_created_at_id", "created_at", "id"),
+        Index("ix_audit_event_actor_created_at_id", "actor_email", "created_at", "id"),
+        Index("ix_audit_event_action_created_at_id", "action", "created_at", "id"),
+        Index("ix_audit_event_type_created_at_id", "object_type", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

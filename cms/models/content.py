@@ -93,8 +93,27 @@ class Post(db.Model):
     __table_args__ = (
         # Lists and counts of visible posts, newest first, from the index alone (0012).
         Index("ix_post_listing", "kind", "status", "published_at", "id", "unpublish_at"),
-        # The next time a published post goes away (caches are capped by it).
-        Index("ix_post_kind_status_unpublish_at", "kind", "status", "unpublish_at"),
+        # The next time a published post goes away (caches are capped by it); with the
+        # publication time, the count of posts unpublished by time reads the index alone
+        # (the status tabs, 0014).
+        Index(
+            "ix_post_kind_status_unpublish_at_published_at",
+            "kind",
+            "status",
+            "unpublish_at",
+            "published_at",
+        ),
+        # The dashboard's lists, one index per offered sort and filter, the id as tie-breaker
+        # of keyset paging (0014): all, a status tab, an author, by title, by publication
+        # time, the trash.
+        Index("ix_post_kind_updated_at_id", "kind", "updated_at", "id"),
+        Index("ix_post_kind_status_updated_at_id", "kind", "status", "updated_at", "id"),
+        Index("ix_post_author_kind_updated_at_id", "author_id", "kind", "updated_at", "id"),
+        Index("ix_post_kind_title_id", "kind", "title", "id"),
+        Index("ix_post_kind_published_at_id", "kind", "published_at", "id"),
+        Index("ix_post_status_trashed_at_id", "status", "trashed_at", "id"),
+        # What waits for review, oldest first, posts and pages together (the dashboard home).
+        Index("ix_post_status_updated_at_id", "status", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

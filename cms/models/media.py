@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cms.extensions import db
@@ -12,6 +12,9 @@ from cms.models.users import User
 
 class File(db.Model):
     """One stored upload: a generated name on disk, the uploader's name for display only."""
+
+    # The dashboard's list, newest first, paged by keyset (0014).
+    __table_args__ = (Index("ix_file_created_at_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Named after the content (SHA-256): the same bytes uploaded twice are stored once, and

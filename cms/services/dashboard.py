@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, case, extract, func, or_, select, true
+from sqlalchemy import ColumnElement, extract, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from cms.extensions import db
-from cms.models import File, Post, PostKind, PostStatus, Role, Tag, User, utcnow
+from cms.models import File, Post, PostKind, PostState, PostStatus, Role, Tag, User, utcnow
 from cms.services import usage
+from cms.services.post_counts import tab_counts
 from cms.services.roles import STAFF, can_manage_content
 
 CHART_MONTHS = 12
@@ -91,29 +92,18 @@ class PostCounts:
         return self.draft + self.published + self.scheduled + self.review
 
 
-def _count_where(condition):
-    """Return a SQL expression counting the rows that meet `condition` (0 when none)."""
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+def post_counts(user) -> PostCounts:
+    """Return the counts of this person's posts (all posts for editors) by state.
 
-
-def post_counts(user, now: datetime | None = None) -> PostCounts:
-    """Return the counts of this person's posts (all posts for editors) by status."""
-    now = now or utcnow()
-    published = Post.status == PostStatus.PUBLISHED
-    # Future publication times are "scheduled": readers cannot see those posts yet.
-    live = published & (Post.published_at <= now)
-    scheduled = published & (Post.published_at > now)
-
-    row = db.session.execute(
-        select(
-            _count_where(Post.status == PostStatus.DRAFT),
-            _count_where(live),
-            _count_where(scheduled),
-            _count_where(Post.status == PostStatus.REVIEW),
-        ).where(post_scope(user), Post.kind == PostKind.POST)
-    ).one()
+    From the counters the database keeps (cms.services.post_counts), as the status tabs of
+    the posts list show them: no count of the whole post table per visit.
+    """
+    tabs = tab_counts(PostKind.POST, user)
     return PostCounts(
-        draft=int(row[0]), published=int(row[1]), scheduled=int(row[2]), review=int(row[3])
+        draft=tabs[PostState.DRAFT],
+        published=tabs[PostState.PUBLISHED],
+        scheduled=tabs[PostState.SCHEDULED],
+        review=tabs[PostState.REVIEW],
     )
 
 
@@ -136,6 +126,9 @@ def scheduled_next(user, limit: int = 5, now: datetime | None = None) -> list[Po
         select(Post)
         .where(
             post_scope(user),
+            # Both kinds named: the listing index (kind, status, published_at) then holds
+            # just the posts still to come (without it SQLite reads every published post).
+            Post.kind.in_((PostKind.POST, PostKind.PAGE)),
             Post.status == PostStatus.PUBLISHED,
             Post.published_at > now,
         )

@@ -240,7 +240,7 @@ def next_scheduled_change(now: datetime | None = None) -> datetime | None:
     """Return the next time a published post or page appears or goes away (None: none).
 
     One round trip: four scalar subqueries, each answered from the front of an index
-    (ix_post_listing, ix_post_kind_status_unpublish_at).
+    (ix_post_listing, ix_post_kind_status_unpublish_at_published_at).
     """
     now = now or utcnow()
     parts = []
