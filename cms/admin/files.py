@@ -24,6 +24,7 @@ from cms.admin.base import (
     when_column,
 )
 from cms.admin.post_forms import STATE_LABELS
+from cms.admin.words import FILES
 from cms.extensions import db
 from cms.models import File, PostKind, PostStatus
 from cms.services import audit, media_access, rerender, usage
@@ -317,6 +318,7 @@ class FileView(SecuredModelView):
     """Uploaded files: upload, list, details with a Markdown snippet, rename and delete."""
 
     allowed_roles = STAFF
+    words = FILES
     can_create = True
     can_edit = True
     can_delete = True

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from cms.admin.base import SecuredModelView, parse_id
 from cms.admin.fields import ListedQuerySelectField
+from cms.admin.words import MENU
 from cms.extensions import db
 from cms.models import NavItem, Post, PostKind, PostStatus
 from cms.services import audit
@@ -101,6 +102,7 @@ class NavItemView(SecuredModelView):
     """The items of the site's menu, in their order."""
 
     allowed_roles = (ADMIN, EDITOR)
+    words = MENU
     form = NavItemForm
     column_list = ("label", "page", "url", "position")
     column_details_list = ("label", "page", "url", "position")

@@ -285,4 +285,6 @@ def test_published_time_is_shown_and_sorted(browser, login_as):
     editor = login_as("editor")
     make_post(editor, title="Dated", published_at=datetime(2024, 3, 5, 14, 30))
     page = text(browser.get(LIST))
-    assert "3/5/24, 2:30" in page
+    # How long ago, in words, with the exact local time on hover and a valid machine value.
+    assert '<time datetime="2024-03-05T14:30:00Z" title="Mar 5, 2024, 2:30:00\u202fPM">' in page
+    assert "years ago</time>" in page
