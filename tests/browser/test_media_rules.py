@@ -102,7 +102,7 @@ def test_alt_text_is_required_before_publishing(page, chromium, live_server, wat
     tab.on("response", watch.on_response)
     tab.on("pageerror", watch.on_page_error)
     tab.goto("/")
-    tab.get_by_role("link", name=title).click()
+    tab.get_by_role("link", name=title, exact=True).click()
     picture = tab.locator("article img")
     expect(picture).to_have_attribute("alt", "A white lighthouse on black rocks at dusk")
     expect(tab.get_by_role("img", name="A white lighthouse on black rocks at dusk")).to_be_visible()

@@ -162,7 +162,7 @@ def test_author_submits_editor_sends_back_then_publishes(page, browser_for, live
     expect(page).to_have_url(re.compile(r"/admin/$"))
     waiting = dashboard_section(page, "Waiting for review")
     expect(waiting).to_contain_text("Rita Writer")
-    waiting.get_by_role("link", name=title).click()
+    waiting.get_by_role("link", name=title, exact=True).click()
     expect(page.locator(".cms-workflow")).to_contain_text("In review")
     page.get_by_label("What should change?").fill(comment)
     page.get_by_role("button", name="Send back to the author").click()
@@ -184,7 +184,7 @@ def test_author_submits_editor_sends_back_then_publishes(page, browser_for, live
 
     # The editor publishes it.
     page.reload()
-    waiting.get_by_role("link", name=title).click()
+    waiting.get_by_role("link", name=title, exact=True).click()
     expect(page.locator("#body_md")).to_have_value(second_text)
     expect(page.locator(".cms-workflow .badge")).to_have_text("In review")
     press_action(page, "publish")
