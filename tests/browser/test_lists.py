@@ -4,8 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS
-from tests.browser.people import log_in
+from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS
+from tests.browser.people import log_in, log_out_of_dashboard
 from tests.browser.test_dashboard import PASSWORD, create_person
 
 
@@ -28,6 +28,7 @@ def test_trash_with_undo_and_restore_from_the_trash(page, live_server):
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Move “Autumn sale” to trash?")
     expect(dialog.get_by_role("button", name="Move to trash")).to_be_focused()
+    page.screenshot(path=str(SCREENSHOTS / "lists-trash-confirm.png"))
     # Escape cancels: nothing happens.
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
@@ -55,6 +56,20 @@ def test_trash_with_undo_and_restore_from_the_trash(page, live_server):
     expect(page.locator(".cms-empty")).to_contain_text("Trash is empty.")
     page.goto("/admin/posts/")
     expect(page.get_by_role("row").filter(has_text="Autumn sale")).to_contain_text("Draft")
+    page.screenshot(path=str(SCREENSHOTS / "lists-posts.png"), full_page=True)
+
+
+def test_the_audit_log_reads_as_sentences(page, live_server):
+    editor = create_person(live_server, "editor", "Lena Log")
+    log_in(page, editor, PASSWORD)
+    publish(page, "Logged post")
+    log_out_of_dashboard(page)
+    log_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto("/admin/audit/")
+    event = page.get_by_role("row").filter(has_text="Lena Log created")
+    expect(event.first.get_by_role("link", name="“Logged post”")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Lena Log logged in").first).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "lists-audit.png"), full_page=True)
 
 
 def test_the_posts_list_fits_a_phone(page, live_server):
