@@ -1,10 +1,6 @@
 """The audit log in the dashboard: admins read, filter and export it; nobody changes it."""
 
-from flask_admin.contrib.sqla.filters import (
-    DateTimeBetweenFilter,
-    DateTimeGreaterFilter,
-    DateTimeSmallerFilter,
-)
+from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,7 +9,7 @@ from markupsafe import Markup
 
 from cms.admin.audit_words import ACTION_GROUPS, page_context, sentence
 from cms.admin.base import SecuredModelView, when_column
-from cms.admin.post_filters import ChoiceFilter, RelatedFilter
+from cms.admin.post_filters import AfterFilter, BeforeFilter, ChoiceFilter, RelatedFilter
 from cms.admin.words import AUDIT
 from cms.models import AuditEvent
 from cms.services import audit_log
@@ -36,22 +32,6 @@ class ActionFilter(ChoiceFilter):
     def apply(self, query, value, alias=None):
         """Keep the events of that group."""
         return query.filter(AuditEvent.action.in_(ACTION_GROUPS[value][1]))
-
-
-class AfterFilter(DateTimeGreaterFilter):
-    """Events after a time."""
-
-    def operation(self):
-        """Return the filter's words."""
-        return _l("after")
-
-
-class BeforeFilter(DateTimeSmallerFilter):
-    """Events before a time."""
-
-    def operation(self):
-        """Return the filter's words."""
-        return _l("before")
 
 
 def audit_filters() -> list:

@@ -105,11 +105,13 @@ def plain_message(words, message):
 
 
 def plain_flash(message, category: str = "message") -> None:
-    """Flash a message, in the current view's words if it is one of Flask-Admin's."""
+    """Flash a message, in the current view's words if it is one of Flask-Admin's (a view
+    may also drop one: None)."""
     view = g.get("cms_view") if has_request_context() else None
     if view is not None:
         message = view.plain_message(message)
-    flask.flash(message, category)
+    if message is not None:
+        flask.flash(message, category)
 
 
 # Flask-Admin modules that flash sentences about "records" (from inside their views).

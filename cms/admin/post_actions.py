@@ -239,8 +239,11 @@ class FormActionsMixin:
         return redirect(return_url)
 
     def plain_message(self, message):
-        """Leave the save messages to _after_post, which swaps them for the button's words."""
+        """Leave the save messages to _after_post, which swaps them for the button's words;
+        a refused form shows no "Failed to save" (it lists its own errors)."""
         if request.endpoint.endswith(("create_view", "edit_view")):
+            if str(message) in {admin_gettext(text) for text in GENERIC_FAILURE}:
+                return None
             return message
         return super().plain_message(message)
 

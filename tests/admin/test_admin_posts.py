@@ -237,7 +237,8 @@ def test_list_search_filters_and_sorting(browser, login_as):
     assert titles(f"?flt0_tag_equals={tag.id}") == {"Alpha"}
     assert titles(f"?flt0_author_equals={author.id}") == {"Alpha", "Beta", "Gamma"}
     since = (utcnow() - timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S")
-    assert titles(f"?flt0_publication_time_greater_than={since}") == {"Alpha"}
+    # Filters read naturally: "Publication time after …".
+    assert titles(f"?flt0_publication_time_after={since}") == {"Alpha"}
     assert browser.get(LIST + "?sort=2&desc=1").status_code == 200
 
 

@@ -106,6 +106,10 @@ def test_messages_after_save_and_delete_name_the_thing(browser, login_as, langua
     shown.append(text(refused))
     for number, page in enumerate(shown):
         assert_plain(f"page {number}", page)
+    # A post refused for a missing title: its form says why, nothing about records.
+    refused_post = submit_admin(browser, "/admin/posts/new/", {"title": "", "workflow": "save"})
+    assert refused_post.status_code == 200
+    assert_plain("refused post", text(refused_post))
     expected = {
         "en": ["Tag created.", "Tag saved.", "Tag deleted.", "Nothing was saved"],
         "de": ["Schlagwort angelegt.", "Schlagwort gespeichert.", "Schlagwort gelöscht.",
