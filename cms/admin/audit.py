@@ -100,6 +100,10 @@ class AuditView(SecuredModelView):
         "created_at": when_column,
         "event": event_sentence,
         "summary": summary_lines,
+        # Older two-factor events named Flask-Security's proxy instead of the user.
+        "object_type": lambda view, context, model, name: (
+            "User" if model.object_type == "LocalProxy" else model.object_type
+        ),
     }
 
     def row_label(self, row) -> str:

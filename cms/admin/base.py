@@ -219,6 +219,9 @@ class SecuredModelView(ProtectedMixin, ModelView):
     can_export = False
     # What this list calls its things ("New post", "Post saved.", "No posts yet.").
     words = ITEMS
+    # The list column that links to the row's edit page (or its details where it has none);
+    # None where the view's own formatter makes the link.
+    title_column: str | None = None
 
     # --- Plain words instead of Flask-Admin's "records" ---------------------------------
 

@@ -103,6 +103,7 @@ class NavItemView(SecuredModelView):
 
     allowed_roles = (ADMIN, EDITOR)
     words = MENU
+    title_column = "label"
     form = NavItemForm
     column_list = ("label", "page", "url", "position")
     column_details_list = ("label", "page", "url", "position")

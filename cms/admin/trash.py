@@ -25,6 +25,7 @@ class TrashView(SecuredModelView):
     allowed_roles = (ADMIN, EDITOR)
     list_template = "admin/trash/list.html"
     words = TRASH
+    title_column = "title"
     can_create = False
     can_edit = False
     # Deleting for good is the admins' explicit action below, not a row button.

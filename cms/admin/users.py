@@ -37,6 +37,7 @@ class UserView(SecuredModelView):
 
     allowed_roles = (ADMIN,)
     words = USERS
+    title_column = "email"
     column_list = ("email", "display_name", "roles", "active", "confirmed_at", "last_login_at")
     column_details_list = (
         "email",
@@ -159,6 +160,7 @@ class RoleView(SecuredModelView):
 
     allowed_roles = (ADMIN,)
     words = ROLE_WORDS
+    title_column = "name"
     column_list = ("name", "description")
     form_columns = ("name", "description")
     column_labels = {"name": _l("Name"), "description": _l("Description")}

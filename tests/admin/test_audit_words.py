@@ -59,6 +59,8 @@ def test_two_factor_event_reads_as_a_sentence(browser, login_as):
     assert "<strong>Bob</strong> changed their two-factor method" in listing
     assert "<strong>Ann</strong> turned off two-factor authentication" in listing
     assert "LocalProxy" not in listing
+    old = db.session.scalar(db.select(AuditEvent).where(AuditEvent.object_type == "LocalProxy"))
+    assert "LocalProxy" not in text(browser.get(f"{AUDIT}details/?id={old.id}"))
 
 
 def test_a_deleted_item_shows_its_last_name_without_a_link(browser, login_as):

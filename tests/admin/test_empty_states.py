@@ -48,3 +48,14 @@ def test_lists_have_plain_toolbars(browser, login_as):
         assert old not in posts
     assert 'placeholder="Search files"' in text(browser.get("/admin/files/"))
     assert "New tag" in text(browser.get("/admin/tags/"))
+
+
+def test_the_first_column_links_to_the_row(browser, login_as):
+    admin = login_as("admin")
+    page = text(browser.get("/admin/users/"))
+    assert re.search(
+        rf'<a class="cms-row-title" href="/admin/users/edit/\?id={admin.id}[^"]*">', page
+    )
+    assert re.search(
+        r'<a class="cms-row-title" href="/admin/roles/edit/', text(browser.get("/admin/roles/"))
+    )
