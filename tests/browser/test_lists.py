@@ -41,6 +41,8 @@ def test_trash_with_undo_and_restore_from_the_trash(page, live_server):
     page.screenshot(path=str(SCREENSHOTS / "lists-trash-undo.png"))
     message.get_by_role("button", name="Undo").click()
     expect(page.locator(".alert-success")).to_contain_text("“Autumn sale” is back.")
+    # The page's scripts (the confirmation) run once it has loaded.
+    page.wait_for_load_state()
     back = page.get_by_role("row").filter(has_text="Autumn sale")
     # Published again, as it was, with its View link.
     expect(back).to_contain_text("Published")

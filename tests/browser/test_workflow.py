@@ -177,7 +177,7 @@ def test_author_submits_editor_sends_back_then_publishes(page, browser_for, live
     fill_body(writer, second_text)
     writer.get_by_role("button", name="Submit for review").click()
     expect(post_row(writer, title)).to_contain_text("In review")
-    post_row(writer, title).get_by_role("link", name=title).click()
+    post_row(writer, title).get_by_role("link", name=title, exact=True).click()
     # In review, the post is the editors' to change: the author gets its details only.
     expect(writer.locator(".cms-review-note")).to_have_count(0)
     expect(writer.locator("#body_md")).to_have_count(0)
@@ -215,7 +215,7 @@ def test_scheduled_post_appears_when_its_time_comes(page, browser_for, live_serv
 
     page.goto("/admin/")
     scheduled = dashboard_section(page, "Scheduled next")
-    expect(scheduled.get_by_role("link", name=title)).to_be_visible()
+    expect(scheduled.get_by_role("link", name=title, exact=True)).to_be_visible()
 
     reader.goto("/")
     expect(reader.get_by_role("heading", name="Latest posts")).to_be_visible()
