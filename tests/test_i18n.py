@@ -63,5 +63,6 @@ def test_dashboard_in_german_uses_our_and_flask_admin_catalogs(browser, client, 
     client.post("/language", data={"csrf_token": token, "language": "de", "next": "/admin/"})
     page = client.get("/admin/posts/").get_data(as_text=True)
     assert "Beiträge" in page  # ours
-    assert "Erstellen" in page  # Flask-Admin's own German catalog
+    assert "Neuer Beitrag" in page  # ours, instead of Flask-Admin's "Create"
+    assert ">Suche</button>" in page  # Flask-Admin's own German catalog
     assert "Abmelden" in page

@@ -5,6 +5,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
+from cms.admin.undo import pending_undo
 from cms.extensions import db
 from cms.services.media_access import dashboard_url
 from cms.web import csp_nonce
@@ -46,4 +47,5 @@ def init_admin(app: Flask) -> Admin:
     # Library files readers may not see yet are shown through signed addresses; templates
     # call this only for files the page's own query limited to what the person may see.
     app.jinja_env.globals["signed_file_url"] = dashboard_url
+    app.jinja_env.globals["pending_undo"] = pending_undo
     return admin

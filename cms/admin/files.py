@@ -39,6 +39,7 @@ from cms.admin.file_columns import (
 from cms.admin.file_describe import DescribeMixin
 from cms.admin.file_forms import RenameForm, UploadForm, UploadReport
 from cms.admin.post_actions import replace_flashes
+from cms.admin.words import FILES
 from cms.extensions import db
 from cms.models import File
 from cms.services import audit, media_access, rerender, usage
@@ -61,6 +62,7 @@ class FileView(DescribeMixin, SecuredModelView):
     """Uploaded files: upload, list, details with a Markdown snippet, rename and delete."""
 
     allowed_roles = STAFF
+    words = FILES
     can_create = True
     can_edit = True
     can_delete = True

@@ -5,6 +5,7 @@ from flask_security import current_user
 
 from cms.admin.base import SecuredIndexView, format_when
 from cms.admin.posts import post_link, status_badge
+from cms.admin.times import time_tag
 from cms.services import dashboard
 from cms.services.roles import STAFF, can_publish
 
@@ -62,4 +63,5 @@ class DashboardIndexView(SecuredIndexView):
             post_link=post_link,
             status_badge=status_badge,
             format_when=format_when,
+            time_tag=time_tag,
         )

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from cms.admin.base import SecuredModelView, parse_id
 from cms.admin.fields import ListedQuerySelectField
+from cms.admin.words import MENU
 from cms.extensions import db
 from cms.models import NavItem, Post, PostKind, PostStatus
 from cms.services import audit
@@ -153,6 +154,8 @@ class NavItemView(SecuredModelView):
     """The items of the site's menu, in their order."""
 
     allowed_roles = (ADMIN, EDITOR)
+    words = MENU
+    title_column = "label"
     form = NavItemForm
     list_template = "admin/navigation/list.html"
     column_list = ("label", "parent", "page", "url", "position")

@@ -5,6 +5,7 @@ from wtforms.validators import ValidationError
 
 from cms.admin.post_filters import post_filters
 from cms.admin.posts import PostView
+from cms.admin.words import PAGES
 from cms.models import PostKind
 from cms.services.slugs import is_reserved_page_slug, make_slug
 
@@ -13,6 +14,7 @@ class PageView(PostView):
     """Standalone pages served at /<slug>: no tags, and addresses the site needs are refused."""
 
     kind = PostKind.PAGE
+    words = PAGES
     fields_left_out = ("tags",)
     column_list = ("title", "status", "author", "published_at", "updated_at")
     column_details_list = (

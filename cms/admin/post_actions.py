@@ -223,6 +223,7 @@ class FormActionsMixin:
                 "error",
             )
             return redirect(self.get_url(".edit_view", id=post.id))
+        before = post.status
         try:
             workflow.apply(post, "trash", current_user)
         except workflow.TransitionRefused as refused:
@@ -233,8 +234,18 @@ class FormActionsMixin:
         # The writer's unsaved edits stay in their autosave slot: restoring the post from the
         # trash offers them again.
         commit_or_conflict()
-        flash(_("Moved to the trash. Editors can restore it from there."), "success")
-        return redirect(return_url_target() or self.get_url(".index_view"))
+        return_url = return_url_target() or self.get_url(".index_view")
+        self.trashed([(post, before)], return_url)
+        return redirect(return_url)
+
+    def plain_message(self, message):
+        """Leave the save messages to _after_post, which swaps them for the button's words;
+        a refused form shows no "Failed to save" (it lists its own errors)."""
+        if request.endpoint.endswith(("create_view", "edit_view")):
+            if str(message) in {admin_gettext(text) for text in GENERIC_FAILURE}:
+                return None
+            return message
+        return super().plain_message(message)
 
     def after_model_change(self, form, model, is_created):
         """Remember the plain words to show for this save (replace_flashes shows them)."""

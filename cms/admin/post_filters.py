@@ -40,6 +40,22 @@ class ChoiceFilter(FilterEqual):
         return value in {str(key) for key, _label in self.get_options(None) or ()}
 
 
+class AfterFilter(DateTimeGreaterFilter):
+    """Rows after a time ("Publication time after ...", not "greater than")."""
+
+    def operation(self):
+        """Return the filter's words."""
+        return _l("after")
+
+
+class BeforeFilter(DateTimeSmallerFilter):
+    """Rows before a time."""
+
+    def operation(self):
+        """Return the filter's words."""
+        return _l("before")
+
+
 def state_condition(state: str):
     """Return the SQL condition for posts in one state (the clock applied, as readers see)."""
     now = utcnow()
@@ -102,6 +118,6 @@ def post_filters(with_tags: bool = True) -> list:
         )
     filters += [
         kind(Post.published_at, _l("Publication time"))
-        for kind in (DateTimeGreaterFilter, DateTimeSmallerFilter, DateTimeBetweenFilter)
+        for kind in (AfterFilter, BeforeFilter, DateTimeBetweenFilter)
     ]
     return filters

@@ -45,6 +45,8 @@ from cms.admin.post_tabs import StatusTabsMixin
 from cms.admin.presence import PresenceMixin
 from cms.admin.rescue import RescueMixin
 from cms.admin.revisions import RevisionsMixin
+from cms.admin.undo import offer_undo
+from cms.admin.words import POSTS
 from cms.extensions import db
 from cms.models import Post, PostKind, PostStatus
 from cms.models.base import begin_writing
@@ -60,6 +62,7 @@ from cms.services import (
     submissions,
     tags,
     timezones,
+    undo,
     workflow,
 )
 from cms.services.media_library import MediaLibrary
@@ -73,6 +76,9 @@ from cms.services.roles import (
     can_publish,
     can_view_post,
 )
+
+# Bulk moves of more posts than this get no Undo (the note travels in the session cookie).
+MAX_UNDO = 100
 
 
 class PostView(
@@ -88,6 +94,7 @@ class PostView(
 
     allowed_roles = STAFF
     kind = PostKind.POST
+    words = POSTS
     # Form fields this kind of content does not have.
     fields_left_out: tuple[str, ...] = ()
     form = PostForm
@@ -174,6 +181,10 @@ class PostView(
     def may_change(self, post) -> bool:
         """Return whether this person may edit or delete the post."""
         return can_edit_post(current_user, post)
+
+    def may_delete_row(self, row) -> bool:
+        """Return whether the list offers "Move to trash" on this post to this person."""
+        return workflow.allowed(current_user, row, "trash")
 
     def preview_url(self, post) -> str:
         """Return the signed link that shows this post to anyone who has it."""
@@ -418,12 +429,13 @@ class PostView(
 
     @expose("/delete/", methods=("POST",))
     def delete_view(self):
-        """Move a post to the trash (nothing is deleted for good here)."""
+        """Move a post to the trash (nothing is deleted for good here), with an Undo."""
         return_url = return_url_target() or self.get_url(".index_view")
         form = self.delete_form()
         if not self.validate_form(form):
             abort(400)
         post = self.get_one(form.id.data)
+        before = post.status
         try:
             workflow.apply(post, "trash", current_user)
         except workflow.TransitionRefused as refused:
@@ -431,7 +443,43 @@ class PostView(
             return redirect(return_url)
         audit.record("trash", post, audit.shorten(post.title))
         commit_or_conflict()
-        flash(_("Moved to the trash. Editors can restore it from there."), "success")
+        self.trashed([(post, before)], return_url)
+        return redirect(return_url)
+
+    def trashed(self, moved: list, return_url: str) -> None:
+        """Say what went to the trash, with an Undo button: [(post, status before)]."""
+        if len(moved) == 1:
+            flash(_("“%(title)s” moved to trash.", title=moved[0][0].title), "success")
+        else:
+            flash(
+                ngettext(
+                    "%(num)d item moved to trash.", "%(num)d items moved to trash.", len(moved)
+                ),
+                "success",
+            )
+        if len(moved) <= MAX_UNDO:
+            note = undo.note_for(moved, current_user)
+            offer_undo(".undo_view", note, return_url)
+
+    @expose("/undo/", methods=("POST",))
+    def undo_view(self):
+        """Put back what this person just moved to the trash, as it was."""
+        return_url = return_url_target() or self.get_url(".index_view")
+        try:
+            posts = undo.undo(request.form.get("note", ""), current_user)
+        except undo.UndoRefused as refused:
+            flash(str(refused), "error")
+            return redirect(return_url)
+        for post in posts:
+            audit.record("untrash", post, audit.shorten(post.title))
+        commit_or_conflict()
+        if len(posts) == 1:
+            flash(_("“%(title)s” is back.", title=posts[0].title), "success")
+        else:
+            flash(
+                ngettext("%(num)d item is back.", "%(num)d items are back.", len(posts)),
+                "success",
+            )
         return redirect(return_url)
 
     @expose("/workflow/<int:id>/", methods=("POST",))
@@ -515,14 +563,11 @@ class PostView(
 
     @action("delete", _l("Move to trash"), _l("Move the selected items to the trash?"))
     def action_delete(self, ids):
-        """Move the selected posts to the trash, all or none."""
-        count = self._move_selected(ids, "trash")
-        flash(
-            ngettext(
-                "%(num)d item moved to the trash.", "%(num)d items moved to the trash.", count
-            ),
-            "success",
-        )
+        """Move the selected posts to the trash, all or none, with one Undo for all."""
+        posts = self.selected_rows(ids)
+        before = [(post, post.status) for post in posts]
+        self._move_selected(ids, "trash")
+        self.trashed(before, return_url_target() or self.get_url(".index_view"))
 
     @action("submit", _l("Submit for review"), _l("Submit the selected drafts for review?"))
     def action_submit(self, ids):
@@ -573,10 +618,18 @@ class PostView(
     # --- Display -----------------------------------------------------------------------
 
     def _title_link(self, context, model, name):
-        """Link the title to the edit form, or to the details when the post is read-only."""
+        """Link the title to the edit form (or the details when the post is read-only), with
+        a "View" link to the public page when readers can see it."""
         endpoint = ".edit_view" if self.may_change(model) else ".details_view"
-        return Markup('<a href="{}">{}</a>').format(
+        title = Markup('<a class="cms-row-title" href="{}">{}</a>').format(
             self.get_url(endpoint, id=model.id), model.title
+        )
+        if not model.is_public:
+            return title
+        public = "public.page" if model.kind == PostKind.PAGE else "public.post"
+        return title + Markup(' <a class="cms-row-view small" href="{}">{}</a>').format(
+            url_for(public, slug=model.slug),
+            Markup('{}<span class="sr-only">: {}</span>').format(_("View"), model.title),
         )
 
     column_formatters = {

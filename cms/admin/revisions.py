@@ -23,6 +23,7 @@ from sqlalchemy.orm import defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from cms.admin.base import format_when, parse_id
+from cms.admin.times import time_tag
 from cms.extensions import db
 from cms.models import PostStatus, Revision
 from cms.services import diff, revisions
@@ -186,7 +187,7 @@ class RevisionsMixin:
             may_change=self.may_change(post),
             conflict=conflict,
             back_url=self._revisions_back_url(post),
-            when=format_when,
+            when=time_tag,
             event_label=event_label,
             note_text=note_text,
             status_label=status_label,
@@ -237,7 +238,7 @@ class RevisionsMixin:
             new_label=new_label,
             may_change=self.may_change(post),
             back_url=self._revisions_back_url(post),
-            when=format_when,
+            when=time_tag,
             event_label=event_label,
             saved_by=saved_by,
         )

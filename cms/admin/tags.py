@@ -9,6 +9,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from cms.admin.base import SecuredModelView
+from cms.admin.words import TAGS
 from cms.extensions import db
 from cms.models import Tag
 from cms.services.roles import ADMIN, EDITOR
@@ -46,6 +47,7 @@ class TagView(SecuredModelView):
     """Tag names and addresses."""
 
     allowed_roles = (ADMIN, EDITOR)
+    words = TAGS
     form = TagForm
     column_list = ("name", "slug", "post_count")
     column_details_list = ("name", "slug", "description", "post_count")

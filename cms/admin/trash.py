@@ -1,6 +1,6 @@
 """The trash: deleted posts and pages wait here; editors restore them, admins empty it."""
 
-from flask import abort, flash, redirect
+from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext as _
@@ -9,7 +9,8 @@ from flask_babel import ngettext
 from flask_security import current_user
 from sqlalchemy import select
 
-from cms.admin.base import SecuredModelView, parse_id, when_column
+from cms.admin.base import SecuredModelView, parse_id, return_url_target, when_column
+from cms.admin.words import TRASH
 from cms.extensions import db
 from cms.models import Post, PostStatus
 from cms.services import audit, workflow
@@ -23,6 +24,8 @@ class TrashView(SecuredModelView):
 
     allowed_roles = (ADMIN, EDITOR)
     list_template = "admin/trash/list.html"
+    words = TRASH
+    title_column = "title"
     can_create = False
     can_edit = False
     # Deleting for good is the admins' explicit action below, not a row button.
@@ -85,6 +88,16 @@ class TrashView(SecuredModelView):
                      len(posts)),
             "success",
         )  # fmt: skip
+
+    @expose("/restore/", methods=("POST",))
+    def restore_view(self):
+        """Put one item back as a draft: the Restore button of its row."""
+        post = self.get_one(request.form.get("id", ""))
+        workflow.apply(post, "restore", current_user)
+        audit.record("restore", post, audit.shorten(post.title))
+        db.session.commit()
+        flash(_("“%(title)s” restored as a draft.", title=post.title), "success")
+        return redirect(return_url_target() or self.get_url(".index_view"))
 
     @action("purge", _l("Delete for good"), _l("Delete the selected items and their history?"))
     def action_purge(self, ids):

@@ -10,7 +10,9 @@ from sqlalchemy import inspect
 from wtforms import PasswordField
 from wtforms.validators import Optional, StopValidation, ValidationError
 
-from cms.admin.base import SecuredModelView
+from cms.admin.base import SecuredModelView, when_column
+from cms.admin.words import ROLES as ROLE_WORDS
+from cms.admin.words import USERS
 from cms.models import User, utcnow
 from cms.services.accounts import AccountError, normalize_email, validate_password
 from cms.services.roles import ADMIN, ROLES
@@ -34,6 +36,8 @@ class UserView(SecuredModelView):
     """Accounts: e-mail, name, roles, active flag, and a new-password field that hashes."""
 
     allowed_roles = (ADMIN,)
+    words = USERS
+    title_column = "email"
     column_list = ("email", "display_name", "roles", "active", "confirmed_at", "last_login_at")
     column_details_list = (
         "email",
@@ -78,6 +82,19 @@ class UserView(SecuredModelView):
     form_extra_fields = {"new_password": PasswordField(_l("New password"), [Optional()])}
     # The same address rules as registration and `flask cms create-user`.
     form_args = {"email": {"validators": [valid_email]}}
+    column_formatters = {
+        "confirmed_at": when_column,
+        "last_login_at": when_column,
+    }
+    column_formatters_detail = {
+        **column_formatters,
+        "create_datetime": when_column,
+        "current_login_at": when_column,
+    }
+
+    def row_label(self, row) -> str:
+        """Name a person by their display name, or their e-mail address without one."""
+        return row.display_name or row.email
 
     def on_form_prefill(self, form, id):
         """Never echo a password back into the form."""
@@ -142,6 +159,8 @@ class RoleView(SecuredModelView):
     """Roles: the four built-in ones cannot be renamed away or deleted."""
 
     allowed_roles = (ADMIN,)
+    words = ROLE_WORDS
+    title_column = "name"
     column_list = ("name", "description")
     form_columns = ("name", "description")
     column_labels = {"name": _l("Name"), "description": _l("Description")}

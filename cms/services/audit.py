@@ -46,13 +46,21 @@ def _actor():
     return user._get_current_object()
 
 
+def _unwrapped(value):
+    """Return the object behind a proxy such as current_user (anything else unchanged)."""
+    getter = getattr(value, "_get_current_object", None)
+    return getter() if callable(getter) else value
+
+
 def record(action: str, obj=None, summary: str = "", actor=None, object_type=None) -> AuditEvent:
     """Add an audit event for `action` on `obj` (a model row) to the session and return it.
 
     The actor defaults to the logged-in user; the IP and browser come from the request.
     The caller's commit stores it with the change it describes.
     """
-    actor = actor if actor is not None else _actor()
+    actor = _unwrapped(actor) if actor is not None else _actor()
+    # Flask-Security's signals may hand over current_user itself: log the user behind it.
+    obj = _unwrapped(obj)
     event = AuditEvent(
         action=shorten(action, 40),
         object_type=object_type or (type(obj).__name__ if obj is not None else None),

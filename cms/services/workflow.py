@@ -138,6 +138,20 @@ def apply(
     return move
 
 
+def untrash(post: Post, status: PostStatus, user) -> None:
+    """Undo a move to the trash just made by this person: the post gets its state back.
+
+    Publishing needs the right to publish; for anyone else the post comes back as a draft.
+    """
+    if post.status != TRASHED:
+        raise TransitionRefused(_l("This action is not allowed for this item in its status."))
+    if status == PUBLISHED and not can_publish(user):
+        status = DRAFT
+    post.trashed_at = None
+    post.status = status
+    revisions.mark(post, "untrash")
+
+
 def form_event(old_status: str | None, post: Post) -> str | None:
     """Return the workflow event a form save made by changing the status, if any."""
     if old_status == post.status:

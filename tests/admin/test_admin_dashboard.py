@@ -150,7 +150,7 @@ def test_language_switch_from_the_dashboard(browser, login_as):
     response = browser.client.post("/language", data=dict(form["fields"], language="de"))
     assert response.status_code == 302 and urlsplit(response.location).path == "/admin/"
     page = text(browser.get("/admin/posts/"))
-    assert "Liste" in page  # Flask-Admin's own German catalog
+    assert ">Suche</button>" in page  # Flask-Admin's own German catalog
     assert '<html lang="de">' in page
 
 

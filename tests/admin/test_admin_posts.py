@@ -237,7 +237,8 @@ def test_list_search_filters_and_sorting(browser, login_as):
     assert titles(f"?flt0_tag_equals={tag.id}") == {"Alpha"}
     assert titles(f"?flt0_author_equals={author.id}") == {"Alpha", "Beta", "Gamma"}
     since = (utcnow() - timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S")
-    assert titles(f"?flt0_publication_time_greater_than={since}") == {"Alpha"}
+    # Filters read naturally: "Publication time after …".
+    assert titles(f"?flt0_publication_time_after={since}") == {"Alpha"}
     assert browser.get(LIST + "?sort=2&desc=1").status_code == 200
 
 
@@ -285,4 +286,6 @@ def test_published_time_is_shown_and_sorted(browser, login_as):
     editor = login_as("editor")
     make_post(editor, title="Dated", published_at=datetime(2024, 3, 5, 14, 30))
     page = text(browser.get(LIST))
-    assert "3/5/24, 2:30" in page
+    # How long ago, in words, with the exact local time on hover and a valid machine value.
+    assert '<time datetime="2024-03-05T14:30:00Z" title="Mar 5, 2024, 2:30:00\u202fPM">' in page
+    assert "years ago</time>" in page

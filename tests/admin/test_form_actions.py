@@ -175,7 +175,7 @@ def test_move_to_trash_from_the_form_saves_nothing_else(browser, login_as):
     assert response.status_code == 302
     stored = fresh(post)
     assert stored.status == PostStatus.TRASHED and stored.title == "Keep this title"
-    assert "Moved to the trash" in flashes(browser)
+    assert "“Keep this title” moved to trash." in flashes(browser)
 
 
 def test_author_submits_for_review_with_the_button(browser, login_as):

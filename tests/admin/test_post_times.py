@@ -119,10 +119,12 @@ def test_junk_times_are_form_errors(browser, login_as):
 def test_the_dashboard_shows_times_in_the_persons_zone(browser, login_as):
     editor = login_as("editor")
     make_post(editor, title="Timed", published_at=datetime(2020, 7, 1, 10, 0))
-    assert "10:00" in text(browser.get("/admin/posts/"))
+    # The exact time on hover is local; the machine-readable value stays in UTC.
+    assert 'title="Jul 1, 2020, 10:00:00' in text(browser.get("/admin/posts/"))
     in_zone(editor, "Europe/Berlin")
     listing = text(browser.get("/admin/posts/"))
-    assert "12:00" in listing and "10:00" not in listing
+    assert 'title="Jul 1, 2020, 12:00:00' in listing and "2020, 10:00" not in listing
+    assert '<time datetime="2020-07-01T10:00:00Z"' in listing
 
 
 # --- The account setting -----------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_alt_text_is_required_before_publishing(page, chromium, live_server, wat
     tab.on("response", watch.on_response)
     tab.on("pageerror", watch.on_page_error)
     tab.goto("/")
-    tab.get_by_role("link", name=title).click()
+    tab.get_by_role("link", name=title, exact=True).click()
     picture = tab.locator("article img")
     expect(picture).to_have_attribute("alt", "A white lighthouse on black rocks at dusk")
     expect(tab.get_by_role("img", name="A white lighthouse on black rocks at dusk")).to_be_visible()
@@ -128,8 +128,9 @@ def test_a_file_in_use_is_not_deleted(page, live_server):
     # Deleting it from the list is refused with the post named; the file stays.
     page.goto("/admin/files/?layout=table")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=image, exact=True))
-    page.once("dialog", lambda dialog: dialog.accept())
     row.locator("button[data-cms-confirm]").click()
+    # The confirmation's button says what it does.
+    page.get_by_role("dialog").get_by_role("button", name="Delete file").click()
     page.wait_for_load_state()
     alert = page.locator(".alert-danger")
     expect(alert).to_contain_text("Nothing was deleted")

@@ -206,7 +206,7 @@ def test_images_go_into_the_post_at_the_cursor_and_readers_get_srcset(
     # The new image needs its alt text before the post may be published.
     describe(page, fresh, "Boats in the harbour")
     page.goto("/admin/posts/")
-    page.get_by_role("link", name=title).click()
+    page.get_by_role("link", name=title, exact=True).click()
     press_action(page, "publish")
     page.goto("/admin/posts/")
     expect(page.get_by_role("row").filter(has_text=title)).to_contain_text("Published")
@@ -220,7 +220,7 @@ def test_images_go_into_the_post_at_the_cursor_and_readers_get_srcset(
     media = []
     tab.on("response", lambda r: media.append((r.url, r.status)) if "/media/" in r.url else None)
     tab.goto("/")
-    tab.get_by_role("link", name=title).click()
+    tab.get_by_role("link", name=title, exact=True).click()
     pictures = tab.locator("article picture")
     expect(pictures).to_have_count(2)
     expectations = [

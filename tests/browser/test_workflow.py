@@ -162,7 +162,7 @@ def test_author_submits_editor_sends_back_then_publishes(page, browser_for, live
     expect(page).to_have_url(re.compile(r"/admin/$"))
     waiting = dashboard_section(page, "Waiting for review")
     expect(waiting).to_contain_text("Rita Writer")
-    waiting.get_by_role("link", name=title).click()
+    waiting.get_by_role("link", name=title, exact=True).click()
     expect(page.locator(".cms-workflow")).to_contain_text("In review")
     page.get_by_label("What should change?").fill(comment)
     page.get_by_role("button", name="Send back to the author").click()
@@ -177,14 +177,14 @@ def test_author_submits_editor_sends_back_then_publishes(page, browser_for, live
     fill_body(writer, second_text)
     writer.get_by_role("button", name="Submit for review").click()
     expect(post_row(writer, title)).to_contain_text("In review")
-    post_row(writer, title).get_by_role("link", name=title).click()
+    post_row(writer, title).get_by_role("link", name=title, exact=True).click()
     # In review, the post is the editors' to change: the author gets its details only.
     expect(writer.locator(".cms-review-note")).to_have_count(0)
     expect(writer.locator("#body_md")).to_have_count(0)
 
     # The editor publishes it.
     page.reload()
-    waiting.get_by_role("link", name=title).click()
+    waiting.get_by_role("link", name=title, exact=True).click()
     expect(page.locator("#body_md")).to_have_value(second_text)
     expect(page.locator(".cms-workflow .badge")).to_have_text("In review")
     press_action(page, "publish")
@@ -215,7 +215,7 @@ def test_scheduled_post_appears_when_its_time_comes(page, browser_for, live_serv
 
     page.goto("/admin/")
     scheduled = dashboard_section(page, "Scheduled next")
-    expect(scheduled.get_by_role("link", name=title)).to_be_visible()
+    expect(scheduled.get_by_role("link", name=title, exact=True)).to_be_visible()
 
     reader.goto("/")
     expect(reader.get_by_role("heading", name="Latest posts")).to_be_visible()

@@ -28,6 +28,11 @@
       var confirmed = target.closest("[data-cms-confirm]");
       if (confirmed) {
         var message = confirmed.getAttribute("data-cms-confirm");
+        // Our own dialog (confirm.js) when the element names its button.
+        if (window.cmsConfirm && window.cmsConfirm(confirmed, message)) {
+          event.preventDefault();
+          return;
+        }
         var ok = window.faHelpers ? window.faHelpers.safeConfirm(message) : window.confirm(message);
         if (!ok) {
           event.preventDefault();
