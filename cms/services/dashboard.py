@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from cms.extensions import db
 from cms.models import File, Post, PostKind, PostState, PostStatus, Role, Tag, User, utcnow
-from cms.services import usage
+from cms.services import page_cache, usage
 from cms.services.post_counts import tab_counts
 from cms.services.roles import STAFF, can_manage_content
 
@@ -176,8 +176,19 @@ def published_per_month(now: datetime | None = None, months: int = CHART_MONTHS)
     """Return [(first day of month, posts published that month)] for the last `months` months.
 
     Counts what readers can see (published, time reached), site-wide: it is public anyway.
+    The figure is kept like the public site's counts (page_cache.remember) until a post
+    changes or a scheduled one comes out, so the dashboard home does not count a year of
+    posts on every visit; an explicit `now` (another moment than this one) is counted afresh.
     """
-    now = now or utcnow()
+    if now is not None:
+        return _published_per_month(now, months)
+    now = utcnow()
+    key = f"dashboard-chart:{now:%Y-%m}:{months}"
+    return page_cache.remember(key, ("posts",), lambda: _published_per_month(now, months))
+
+
+def _published_per_month(now: datetime, months: int):
+    """Count the posts published in each of the last `months` months up to `now`."""
     starts = month_starts(now.date(), months)
     first = datetime(starts[0].year, starts[0].month, 1)
     year = extract("year", Post.published_at)

@@ -4,6 +4,8 @@ import re
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
+from sqlalchemy import event
+
 from cms.extensions import db
 from cms.models import PostStatus, utcnow
 from cms.services.dashboard import month_starts, published_per_month
@@ -96,6 +98,32 @@ def test_published_per_month_counts_the_last_twelve_months(ctx):
     assert [month for month, _ in months] == month_starts(now.date())
     assert months[-1][1] == 1 and months[-2][1] == 1
     assert sum(count for _, count in months) == 3
+
+
+def test_chart_is_kept_until_a_post_changes(variant):
+    application = variant(PAGE_CACHE_IN_TESTS=True, PAGE_CACHE_TYPE="filesystem")
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    with application.app_context():
+        author = make_user("writer@example.com", roles=("author",))
+        make_post(author, published_at=utcnow() - timedelta(hours=1))
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            with application.test_request_context("/admin/"):
+                first = published_per_month()
+                counted = len(seen)
+                assert published_per_month() == first
+                assert len(seen) == counted, "the second visit counted the posts again"
+            make_post(author, published_at=utcnow() - timedelta(minutes=5))  # purges "posts"
+            with application.test_request_context("/admin/"):
+                assert sum(number for _, number in published_per_month()) == 2
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        db.session.remove()
+    assert sum(number for _, number in first) == 1
 
 
 def test_month_starts_cross_the_year():
