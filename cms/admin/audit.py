@@ -23,7 +23,8 @@ def summary_lines(view, context, model, name) -> Markup:
 
 def event_sentence(view, context, model, name) -> Markup:
     """Column formatter: the event in words, with a link to its object while it exists."""
-    return sentence(model, page_context(context, model), current_user)
+    words = sentence(model, page_context(context, model), current_user)
+    return Markup('<span class="cms-sentence">{}</span>').format(words)
 
 
 class ActionFilter(ChoiceFilter):

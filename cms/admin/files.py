@@ -2,7 +2,7 @@
 
 import re
 
-from flask import abort, current_app, flash, jsonify, redirect, request
+from flask import abort, current_app, flash, jsonify, redirect, request, session
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.form import FormOpts
@@ -16,6 +16,7 @@ from wtforms.validators import ValidationError
 from cms.admin import file_grid
 from cms.admin.base import (
     MAX_SEARCH_LENGTH,
+    NOT_SAVED,
     SecuredModelView,
     parse_id,
     return_url_target,
@@ -38,7 +39,6 @@ from cms.admin.file_columns import (
 )
 from cms.admin.file_describe import DescribeMixin
 from cms.admin.file_forms import RenameForm, UploadForm, UploadReport
-from cms.admin.post_actions import replace_flashes
 from cms.admin.words import FILES
 from cms.extensions import db
 from cms.models import File
@@ -194,16 +194,15 @@ class FileView(DescribeMixin, SecuredModelView):
         response = super().edit_view()
         if request.method == "POST" and isinstance(response, str):
             return response, 400
-        if request.method == "POST":
-            # "Record was successfully saved." in plain words.
-            replace_flashes(_("The file was saved."))
         return response
 
     def render(self, template, **kwargs):
-        """Draw a page; a refused edit says so in plain words, not "Failed to save record."."""
+        """Draw a page; a refused edit says that nothing was saved (once: the base view may have
+        said it already, for Flask-Admin's own "Failed to save record.")."""
         if template == self.edit_template and request.method == "POST":
-            replace_flashes(None)
-            flash(_("Nothing was saved: please correct the fields marked below."), "error")
+            message = str(NOT_SAVED)
+            if all(text != message for _category, text in session.get("_flashes", [])):
+                flash(message, "error")
         return super().render(template, **kwargs)
 
     @expose("/new/", methods=("GET", "POST"))

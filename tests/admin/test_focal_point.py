@@ -75,7 +75,7 @@ def test_a_half_filled_pair_is_refused_in_plain_words_and_nothing_is_lost(
     assert response.status_code == 400
     page = text(response)
     assert "Set both focal point values, or clear both" in page
-    assert "Nothing was saved: please correct the fields marked below." in alerts(page)
+    assert "Nothing was saved: please check the fields marked below." in alerts(page)
     assert not any("Failed to save" in alert for alert in alerts(page))
     # What was typed is still in the form; nothing reached the database.
     assert "Boats at dawn" in page
@@ -90,7 +90,7 @@ def test_setting_and_clearing_the_point_moves_the_crops(browser, login_as):
     centred = crop_name(fresh(record), 320, 320)
     response = submit_admin(browser, edit_url(record), {"focal_x": "30%", "focal_y": "60.5%"})
     assert response.status_code == 302
-    assert "The file was saved." in alerts(text(browser.get(response.headers["Location"])))
+    assert "File saved." in alerts(text(browser.get(response.headers["Location"])))
     saved = fresh(record)
     assert (saved.focal_x, saved.focal_y) == (0.3, 0.605)
     moved = crop_name(saved, 320, 320)

@@ -23,6 +23,7 @@ def log_in(page: Page, email: str, password: str) -> None:
 
 def log_out_of_dashboard(page: Page) -> None:
     """Open the person's menu in the dashboard's navbar and press Log out (a POST form)."""
+    page.goto("/admin/")
     toggler = page.locator(".navbar-toggler")
     if toggler.is_visible():
         toggler.click()

@@ -103,7 +103,8 @@ def row_pages(page) -> list[str]:
     """Return the edit and details pages of each list's first row, and a post's history."""
     found = []
     for view, kinds in ROW_PAGES.items():
-        page.goto(f"/admin/{view}/")
+        # The files list is a grid of cards leading to the edit page; its table has both links.
+        page.goto(f"/admin/{view}/?layout=table" if view == "files" else f"/admin/{view}/")
         for kind in kinds:
             link = page.locator(f"a[href*='/admin/{view}/{kind}/?id=']").first
             found.append(link.get_attribute("href"))
