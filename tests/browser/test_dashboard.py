@@ -88,6 +88,12 @@ def png(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
+def image_loaded(page, image) -> bool:
+    """Wait until an <img> has finished loading; return whether it has pixels (not broken)."""
+    page.wait_for_function("img => img.complete", arg=image.element_handle())
+    return image.evaluate("img => img.naturalWidth") > 0
+
+
 def test_editor_uploads_an_image_inserts_it_and_publishes(page, chromium, live_server, watch):
     author = create_person(live_server, "author", "Ada Author")
     editor = create_person(live_server, "editor", "Eve Editor")
@@ -108,11 +114,11 @@ def test_editor_uploads_an_image_inserts_it_and_publishes(page, chromium, live_s
     page.get_by_role("link", name="Skip for now").click()
     card = page.locator(".cms-file-card img").first
     expect(card).to_be_visible()
-    assert card.evaluate("img => img.naturalWidth") > 0
+    assert image_loaded(page, card)
     page.get_by_role("link", name="Table").click()
     thumbnail = page.locator("img.cms-thumb").first
     expect(thumbnail).to_be_visible()
-    assert thumbnail.evaluate("img => img.naturalWidth") > 0
+    assert image_loaded(page, thumbnail)
     page.get_by_role("link", name="harbour.png").first.click()
     snippet = page.locator("input.cms-snippet").input_value()
     assert re.fullmatch(r"!\[harbour\.png\]\(/uploads/[0-9a-f]{64}\.png\)", snippet)

@@ -12,8 +12,9 @@ from tests.browser.test_accessibility import serious_violations
 def row_titles(page) -> list[str]:
     """Return the titles of the list's rows, in order, once the page has loaded."""
     page.wait_for_load_state()
-    expect(page.locator("td.col-title a").first).to_be_visible()
-    return page.locator("td.col-title a").all_inner_texts()
+    titles = page.locator("td.col-title a.cms-row-title")
+    expect(titles.first).to_be_visible()
+    return titles.all_inner_texts()
 
 
 def tab_count(page, key: str) -> int:
