@@ -91,6 +91,7 @@ class FileView(DescribeMixin, SecuredModelView):
         "used_by": _l("Used by"),
     }
     column_searchable_list = ("original_name",)
+    # Each sort is backed by an index ending in the id (migrations 0014, 0016).
     column_sortable_list = ("original_name", "content_type", "size", "created_at")
     column_default_sort = ("created_at", True)
     column_formatters = {

@@ -13,8 +13,13 @@ from cms.models.users import User
 class File(db.Model):
     """One stored upload: a generated name on disk, the uploader's name for display only."""
 
-    # The dashboard's list, newest first, paged by keyset (0014).
-    __table_args__ = (Index("ix_file_created_at_id", "created_at", "id"),)
+    # The dashboard's list, paged by keyset by each sort it offers (0014, 0016).
+    __table_args__ = (
+        Index("ix_file_created_at_id", "created_at", "id"),
+        Index("ix_file_original_name_id", "original_name", "id"),
+        Index("ix_file_content_type_id", "content_type", "id"),
+        Index("ix_file_size_id", "size", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Named after the content (SHA-256): the same bytes uploaded twice are stored once, and

@@ -243,6 +243,20 @@ def test_tags_files_users_and_trash_lists_answer(browser, login_as):
     assert "Gone" in text(browser.get("/admin/trash/?sort=0"))
 
 
+def test_users_page_by_each_offered_sort(browser, login_as):
+    login_as("admin")
+    for number in range(25):
+        name = f"S {number:02d}"
+        make_user(f"sorted{number:02d}@example.com", roles=("reader",), display_name=name)
+    for sort in range(4):  # e-mail, display name, confirmation, last login
+        first = browser.get(f"/admin/users/?sort={sort}")
+        assert first.status_code == 200, sort
+        older = browser.get(link(first, "next"))
+        assert older.status_code == 200, sort
+        shown = set(re.findall(r"sorted\d\d@example\.com", text(first)))
+        assert shown and not shown & set(re.findall(r"sorted\d\d@example\.com", text(older)))
+
+
 def test_search_uses_the_full_text_index_and_pages(browser, login_as):
     editor = login_as("editor")
     for number in range(23):
