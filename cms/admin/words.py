@@ -155,6 +155,6 @@ AUDIT = Words(
     delete_button="",
     empty=_l("Nothing has happened yet."),
     first="",
-    search=_l("Search the log"),
-    no_match=_l("No events match “%(search)s”."),
+    search="",
+    no_match="",
 )

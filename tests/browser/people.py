@@ -1,8 +1,14 @@
 """What a person does in the browser again and again: sign in, sign out, pick from select2."""
 
+import io
 import itertools
+import secrets
 
+from PIL import Image
 from playwright.sync_api import Page, expect
+
+# The password of the staff accounts the tests make.
+PASSWORD = "a long staff password"
 
 _numbers = itertools.count(1)
 
@@ -10,6 +16,22 @@ _numbers = itertools.count(1)
 def unique_email(prefix: str) -> str:
     """Return an address no other test uses (the live server's database is shared)."""
     return f"{prefix}{next(_numbers)}@example.com"
+
+
+def create_person(live_server, role: str, name: str) -> str:
+    """Make a confirmed account with a role from the command line; return its e-mail."""
+    email = unique_email(role)
+    command = ("create-user", email, "--role", role, "--name", name, "--password", PASSWORD)
+    live_server.flask("cms", *command)
+    return email
+
+
+def png(width: int, height: int) -> bytes:
+    """Return a PNG of a colour no other test uses (so it is a file of its own)."""
+    colour = tuple(secrets.randbelow(256) for _ in range(3))
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, format="PNG")
+    return out.getvalue()
 
 
 def log_in(page: Page, email: str, password: str) -> None:

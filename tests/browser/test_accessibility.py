@@ -7,8 +7,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.browser.people import log_in, save_form
-from tests.browser.test_dashboard import png
+from tests.browser.people import log_in, png, save_form
 
 # Rules switched off, each with its reason. Keep this empty unless a rule cannot apply.
 DISABLED_RULES: dict[str, str] = {}

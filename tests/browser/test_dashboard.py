@@ -1,31 +1,22 @@
 """Dashboard scenarios in a real browser, each checked the way a person would see it."""
 
-import io
 import re
 
-from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.browser.people import (
+    PASSWORD,
     choose_in_select2,
+    create_person,
     fill_body,
     log_in,
     log_out_of_dashboard,
+    png,
     press_action,
     save_form,
     unique_email,
 )
-
-PASSWORD = "a long staff password"
-
-
-def create_person(live_server, role: str, name: str) -> str:
-    """Make a confirmed account with a role from the command line; return its e-mail."""
-    email = unique_email(role)
-    live_server.flask("cms", "create-user", email, "--role", role, "--name", name,
-                      "--password", PASSWORD)  # fmt: skip
-    return email
 
 
 def test_admin_creates_an_editor_and_an_author(page, new_tab, live_server):
@@ -79,13 +70,6 @@ def test_author_writes_a_tagged_draft_with_preview_and_cannot_publish(page, live
     ).to_have_count(0)
     page.goto("/")
     expect(page.get_by_text("My first draft")).to_have_count(0)
-
-
-def png(width: int, height: int) -> bytes:
-    """Return a PNG made in memory."""
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (30, 110, 190)).save(out, format="PNG")
-    return out.getvalue()
 
 
 def image_loaded(page, image) -> bool:

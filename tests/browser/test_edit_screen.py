@@ -14,12 +14,17 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
 from tests.browser.conftest import watched_page
-from tests.browser.people import fill_body, log_in, press_action, save_form
+from tests.browser.people import (
+    PASSWORD,
+    create_person,
+    fill_body,
+    log_in,
+    press_action,
+    save_form,
+)
 from tests.browser.test_accessibility import serious_violations
 from tests.browser.test_media_rules import upload_image
 from tests.browser.test_workflow import (
-    PASSWORD,
-    create_person,
     expect_not_found,
     expect_post_page,
     open_post,

@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS
-from tests.browser.people import log_in
+from tests.browser.people import log_in, png
 from tests.browser.test_accessibility import serious_violations
-from tests.browser.test_media_ui import library, png
+from tests.browser.test_media_ui import library
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Collected on every page of the test's browser profile (added before any page script runs).

@@ -5,34 +5,14 @@ items are moved by keyboard (including into a submenu) and by dragging, saved in
 the public menu shows the submenu, opened by keyboard focus without any script of ours.
 """
 
-import io
 import re
 import secrets
 
-from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import SCREENSHOTS
-from tests.browser.people import log_in, save_form, unique_email
+from tests.browser.people import PASSWORD, create_person, log_in, png, save_form
 from tests.browser.test_accessibility import serious_violations
-
-PASSWORD = "a long staff password"
-
-
-def create_editor(live_server, name: str) -> str:
-    """Make a confirmed editor from the command line; return the e-mail."""
-    email = unique_email("library")
-    live_server.flask("cms", "create-user", email, "--role", "editor", "--name", name,
-                      "--password", PASSWORD)  # fmt: skip
-    return email
-
-
-def png(width: int, height: int) -> bytes:
-    """Return a PNG of a colour no other test uses."""
-    colour = tuple(secrets.randbelow(256) for _ in range(3))
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(out, format="PNG")
-    return out.getvalue()
 
 
 def shot(page: Page, name: str) -> None:
@@ -50,7 +30,7 @@ def stored_focal_point(page: Page, file_id: str) -> str:
 
 def test_focal_point_by_click_and_by_keyboard(page, live_server):
     token = secrets.token_hex(3)
-    log_in(page, create_editor(live_server, "Fiona Focal"), PASSWORD)
+    log_in(page, create_person(live_server, "editor", "Fiona Focal"), PASSWORD)
     page.goto("/admin/files/new/")
     name = f"harbour-{token}.png"
     page.set_input_files(
@@ -137,7 +117,7 @@ def test_menu_order_by_keyboard_and_by_drag_and_the_public_submenu(page, live_se
     token = secrets.token_hex(2)
     labels = [f"{word}{token}" for word in ("Alpha", "Bravo", "Charlie", "Delta")]
     alpha, bravo, charlie, delta = labels
-    log_in(page, create_editor(live_server, "Nadia Nav"), PASSWORD)
+    log_in(page, create_person(live_server, "editor", "Nadia Nav"), PASSWORD)
     for label in labels:
         add_menu_item(page, label)
     page.goto("/admin/navigation/")
@@ -153,9 +133,8 @@ def test_menu_order_by_keyboard_and_by_drag_and_the_public_submenu(page, live_se
     expect(live).to_have_text(f"“{charlie}” is now in the submenu of “{alpha}”, position 1 of 1.")
     expect(handle(page, charlie)).to_be_focused()
     # A second level is refused: Bravo can go under Alpha, never under Charlie.
-    assert tree_shape(page, labels) == [
-        (alpha, None), (charlie, alpha), (bravo, None), (delta, None),
-    ]  # fmt: skip
+    expected = [(alpha, None), (charlie, alpha), (bravo, None), (delta, None)]
+    assert tree_shape(page, labels) == expected
     expect(page.locator("#cms-menu-order-status")).to_have_text("The new order is not saved yet.")
 
     # Drag: Delta's handle dropped on the upper half of Bravo's row goes before Bravo.
@@ -167,14 +146,11 @@ def test_menu_order_by_keyboard_and_by_drag_and_the_public_submenu(page, live_se
     expect(page.locator(".cms-drop-before")).to_have_count(1)
     shot(page, "menu-dragging")
     page.mouse.up()
-    assert tree_shape(page, labels) == [
-        (alpha, None), (charlie, alpha), (delta, None), (bravo, None),
-    ]  # fmt: skip
+    dragged = [(alpha, None), (charlie, alpha), (delta, None), (bravo, None)]
+    assert tree_shape(page, labels) == dragged
     page.get_by_role("button", name="Save order").click()
     expect(page.locator(".alert-success")).to_contain_text("The menu order was saved.")
-    assert tree_shape(page, labels) == [
-        (alpha, None), (charlie, alpha), (delta, None), (bravo, None),
-    ]  # fmt: skip
+    assert tree_shape(page, labels) == dragged
     shot(page, "menu-order")
 
     # Readers: Charlie in Alpha's submenu, reached with Tab and shown while it has focus.

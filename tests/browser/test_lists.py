@@ -5,8 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS
-from tests.browser.people import log_in, log_out_of_dashboard
-from tests.browser.test_dashboard import PASSWORD, create_person
+from tests.browser.people import PASSWORD, create_person, log_in, log_out_of_dashboard
 
 
 def publish(page, title: str) -> None:

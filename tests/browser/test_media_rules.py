@@ -3,38 +3,20 @@
 Each scenario is one person in the dashboard, then (for the first) an anonymous reader.
 """
 
-import io
 import secrets
 
-from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.people import (
+    PASSWORD,
+    create_person,
     fill_body,
     log_in,
     log_out_of_dashboard,
+    png,
     press_action,
     save_form,
-    unique_email,
 )
-
-PASSWORD = "a long staff password"
-
-
-def create_person(live_server, role: str, name: str) -> str:
-    """Make a confirmed account with a role from the command line; return its e-mail."""
-    email = unique_email(role)
-    live_server.flask("cms", "create-user", email, "--role", role, "--name", name,
-                      "--password", PASSWORD)  # fmt: skip
-    return email
-
-
-def png(width: int, height: int) -> bytes:
-    """Return a PNG of a colour no other test uses (so it is a file of its own)."""
-    colour = tuple(secrets.randbelow(256) for _ in range(3))
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(out, format="PNG")
-    return out.getvalue()
 
 
 def upload_image(page: Page, name: str) -> str:

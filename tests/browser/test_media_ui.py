@@ -5,40 +5,23 @@ height and lazy loading, and every rendition they load answers.
 """
 
 import base64
-import io
 import re
 import secrets
 
-from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.people import (
+    PASSWORD,
+    create_person,
     fill_body,
     log_in,
     log_out_of_dashboard,
+    png,
     press_action,
     save_form,
-    unique_email,
 )
 
-PASSWORD = "a long staff password"
 HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
-
-
-def create_person(live_server, role: str, name: str) -> str:
-    """Make a confirmed account with a role from the command line; return its e-mail."""
-    email = unique_email(role)
-    live_server.flask("cms", "create-user", email, "--role", role, "--name", name,
-                      "--password", PASSWORD)  # fmt: skip
-    return email
-
-
-def png(width: int, height: int) -> bytes:
-    """Return a PNG of a colour no other test uses (so it is a file of its own)."""
-    colour = tuple(secrets.randbelow(256) for _ in range(3))
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(out, format="PNG")
-    return out.getvalue()
 
 
 def library(page: Page, name: str) -> dict:

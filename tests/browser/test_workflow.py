@@ -13,20 +13,18 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import watched_page
-from tests.browser.people import fill_body, log_in, press_action, save_form, unique_email
+from tests.browser.people import (
+    PASSWORD,
+    create_person,
+    fill_body,
+    log_in,
+    press_action,
+    save_form,
+)
 from tests.browser.test_accessibility import serious_violations
 
-PASSWORD = "a long staff password"
 # How far ahead a scheduled post is set at least: enough for the checks made before its time.
 SCHEDULE_LEAD = timedelta(seconds=20)
-
-
-def create_person(live_server, role: str, name: str) -> str:
-    """Make a confirmed account with a role from the command line; return its e-mail."""
-    email = unique_email(role)
-    live_server.flask("cms", "create-user", email, "--role", role, "--name", name,
-                      "--password", PASSWORD)  # fmt: skip
-    return email
 
 
 def unique_title(prefix: str) -> tuple[str, str]:
