@@ -2,14 +2,25 @@
 
 from flask import Flask, current_app
 from flask_login import user_logged_out
-from flask_security import SQLAlchemyUserDatastore, auth_required, current_user, tf_profile_changed
+from flask_security import (
+    SQLAlchemyUserDatastore,
+    auth_required,
+    current_user,
+    tf_disabled,
+    tf_profile_changed,
+)
 
 from cms.accounts.forms import CmsLoginForm, CmsVerifyForm, EvenSendConfirmationForm
 from cms.extensions import db, security
 from cms.models import Role, User
 from cms.services import audit
 from cms.services.roles import READER, has_any_role
-from cms.services.twofactor import give_first_recovery_codes, has_two_factor, required_roles
+from cms.services.twofactor import (
+    forget_recovery_codes,
+    give_first_recovery_codes,
+    has_two_factor,
+    required_roles,
+)
 
 
 class UserDatastore(SQLAlchemyUserDatastore):
@@ -39,6 +50,7 @@ def init_security(app: Flask) -> None:
     require_fresh_login(app)
     security.tf_setup_context_processor(two_factor_setup_context)
     tf_profile_changed.connect(give_first_recovery_codes, app)
+    tf_disabled.connect(forget_recovery_codes, app)
 
 
 def two_factor_setup_context() -> dict:

@@ -5,6 +5,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from urllib.parse import urlencode
 
 import flask
 import flask_admin.actions
@@ -246,16 +247,30 @@ def list_url(**changes) -> str:
         for name, values in request.args.lists()
         if name not in PAGING_ARGS and name not in changes
     }
-    args.update({name: value for name, value in changes.items() if value is not None})
-    return url_for(request.endpoint, **args)
+    args.update({name: [value] for name, value in changes.items() if value is not None})
+    return url_with_args(request.endpoint, args)
+
+
+def url_with_args(endpoint: str, args: dict[str, list], **values) -> str:
+    """Return the endpoint's address with these query arguments (each a list of values).
+
+    The query string is built apart: an argument named like one of url_for's own
+    (endpoint, _method, _external...) stays an argument instead of becoming one of url_for's
+    (a TypeError, or an absolute address built from the Host header).
+    """
+    pairs = [(name, value) for name, given in args.items() for value in given]
+    base = url_for(endpoint, **values)
+    return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
 def parse_day(raw: str | None) -> date | None:
     """Return the day a "jump to a date" field names (YYYY-MM-DD), None for anything else."""
     try:
-        return date.fromisoformat(raw) if raw and len(raw) == 10 else None
+        day = date.fromisoformat(raw) if raw and len(raw) == 10 else None
     except ValueError:
         return None
+    # The first and last days there are have no day before or after them to start from.
+    return day if day is not None and date.min < day < date.max else None
 
 
 class SecuredModelView(ProtectedMixin, ModelView):
@@ -263,6 +278,8 @@ class SecuredModelView(ProtectedMixin, ModelView):
 
     # Flask-Admin's list has unlabelled row checkboxes; ours labels them for screen readers.
     list_template = "admin/cms_list.html"
+    # The list's own query arguments besides Flask-Admin's (keyset paging; views add theirs).
+    list_args: tuple[str, ...] = PAGING_ARGS
     page_size = 20
     can_set_page_size = True
     can_view_details = True
@@ -316,7 +333,17 @@ class SecuredModelView(ProtectedMixin, ModelView):
             args.page = 0
         if args.search and len(args.search) > MAX_SEARCH_LENGTH:
             args.search = args.search[:MAX_SEARCH_LENGTH]
+        # Flask-Admin passes every other argument on to url_for when it builds the list's
+        # links: one named like url_for's own (endpoint, _method...) was a TypeError, a 500.
+        args.extra_args = {
+            name: value for name, value in args.extra_args.items() if name in self.list_args
+        }
         return args
+
+    def export_url(self, export_type: str) -> str:
+        """Return the export's address with this list's arguments (search, filters, sort)."""
+        args = {name: request.args.getlist(name) for name in request.args}
+        return url_with_args(f"{self.endpoint}.export", args, export_type=export_type)
 
     # --- Keyset paging -------------------------------------------------------------------------
 

@@ -6,11 +6,12 @@ search addresses (its "extra args"), so it stays while the person works through 
 
 from dataclasses import dataclass
 
-from flask import request, url_for
+from flask import request
 from flask_babel import gettext as _
 from flask_security import current_user
 from markupsafe import Markup
 
+from cms.admin.base import url_with_args
 from cms.models import File
 from cms.services import media_access
 from cms.services.roles import can_change_file
@@ -33,7 +34,7 @@ def layout_url(endpoint: str, layout: str) -> str:
         args.pop(name, None)
     if layout != "grid":
         args["layout"] = [layout]
-    return url_for(endpoint, **args)
+    return url_with_args(endpoint, args)
 
 
 def short_type(content_type: str) -> str:

@@ -63,6 +63,8 @@ class FileView(DescribeMixin, SecuredModelView):
 
     allowed_roles = STAFF
     words = FILES
+    # The grid or the table (file_grid), kept in the list's sort, search and filter links.
+    list_args = (*SecuredModelView.list_args, "layout")
     can_create = True
     can_edit = True
     can_delete = True

@@ -49,6 +49,15 @@ def give_first_recovery_codes(app, user, **extra) -> None:
     security.mf_recovery_codes_util.create_recovery_codes(user)
 
 
+def forget_recovery_codes(app, user, **extra) -> None:
+    """Erase the recovery codes when two-factor is turned off.
+
+    Connected to Flask-Security's tf_disabled (its tf_reset keeps them): whoever sets up
+    two-factor again, perhaps because phone and codes were lost, gets a new set, not the old.
+    """
+    app.extensions["security"].datastore.mf_set_recovery_codes(user, None)
+
+
 def recovery_codes_text(codes: list[str], site_name: str, email: str, heading: str) -> str:
     """Return the recovery codes as the plain-text file people download and keep."""
     lines = [heading, f"{site_name} · {email}", "", *codes, ""]

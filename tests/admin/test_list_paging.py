@@ -145,6 +145,27 @@ def test_hostile_cursors_show_the_first_page(browser, login_as, hostile):
         assert titles(response)[0] == "P024"
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2026-02-30", "x" * 10])
+def test_a_jump_to_a_day_beyond_the_calendar_shows_the_first_page(browser, login_as, day):
+    editor = login_as("editor")
+    seed(editor, 25)
+    for sort in ("", "&sort=1", "&sort=1&desc=1"):
+        response = browser.get(f"{POSTS}?day={day}{sort}")
+        assert response.status_code == 200, (day, sort)
+    assert titles(browser.get(f"{POSTS}?day={day}"))[0] == "P024"
+
+
+@pytest.mark.parametrize("name", ["endpoint", "_method", "_external", "_scheme", "_anchor"])
+def test_list_arguments_named_like_url_fors_own_stay_arguments(browser, login_as, name):
+    editor = login_as("editor")
+    seed(editor, 25)
+    response = browser.get(POSTS, query_string={name: "x"})
+    assert response.status_code == 200
+    older = link(response, "next")
+    assert older.startswith(f"{POSTS}?") and f"{name}=x" in older
+    assert browser.get(f"/admin/files/?{name}=x").status_code == 200
+
+
 def test_cursor_of_another_type_or_sort_is_not_read(app, browser, login_as):
     editor = login_as("editor")
     seed(editor, 25)
