@@ -141,12 +141,17 @@ def apply(
 def untrash(post: Post, status: PostStatus, user) -> None:
     """Undo a move to the trash just made by this person: the post gets its state back.
 
-    Publishing needs the right to publish; for anyone else the post comes back as a draft.
+    Publishing needs the right to publish, and every image the post shows described (as
+    publishing does); otherwise the post comes back as a draft.
     """
     if post.status != TRASHED:
         raise TransitionRefused(_l("This action is not allowed for this item in its status."))
     if status == PUBLISHED and not can_publish(user):
         status = DRAFT
+    if status == PUBLISHED:
+        with db.session.no_autoflush:
+            if media.images_missing_alt(post):
+                status = DRAFT
     post.trashed_at = None
     post.status = status
     revisions.mark(post, "untrash")

@@ -5,8 +5,9 @@ from html.parser import HTMLParser
 
 from cms.extensions import db
 from cms.models import AuditEvent, Post, PostKind, PostStatus, Revision
+from cms.services.media import store_upload
 from tests.admin.admin_helpers import bulk_action, delete_row, text
-from tests.factories import PASSWORD, make_post, make_tag, make_user
+from tests.factories import PASSWORD, image_bytes, make_post, make_tag, make_user
 from tests.helpers import csrf_token_from, parse_forms
 
 POSTS = "/admin/posts/"
@@ -181,3 +182,20 @@ def test_list_pages_repeat_no_element_id(browser, login_as):
         collector.feed(text(browser.get(url)))
         repeated = {ident for ident in collector.ids if collector.ids.count(ident) > 1}
         assert not repeated, (url, repeated)
+
+
+def test_undo_brings_a_post_back_as_a_draft_when_an_image_lost_its_alt_text(browser, login_as):
+    editor = login_as("editor")
+    image = store_upload(db.session, image_bytes(), "pier.png", editor)
+    image.alt_text = "A pier at dusk"
+    db.session.commit()
+    body = f"![pier](/uploads/{image.stored_name})"
+    post = make_post(editor, title="Pier post", body=body)
+    assert post.status == PostStatus.PUBLISHED
+    assert delete_row(browser, POSTS, post.id).status_code == 302
+    page = text(browser.get(POSTS))
+    # Meanwhile the image's alt text is taken away: readers must not get it undescribed.
+    image.alt_text = ""
+    db.session.commit()
+    assert press_undo(browser, page).status_code == 302
+    assert fresh(post.id).status == PostStatus.DRAFT
