@@ -10,11 +10,12 @@ from tests.browser.test_accessibility import serious_violations
 
 
 def row_titles(page) -> list[str]:
-    """Return the titles of the list's rows, in order, once the page has loaded."""
-    page.wait_for_load_state()
+    """Return the ids of the list's rows (titles repeat: the demo and the seed share them),
+    in order, once the page has loaded."""
     titles = page.locator("td.col-title a.cms-row-title")
     expect(titles.first).to_be_visible()
-    return titles.all_inner_texts()
+    hrefs = [titles.nth(n).get_attribute("href") for n in range(titles.count())]
+    return [re.search(r"[?&]id=(\d+)", href).group(1) for href in hrefs]
 
 
 def tab_count(page, key: str) -> int:
